@@ -1,0 +1,14 @@
+// The list of shipped node types.
+#include "nodes/register_all.h"
+
+namespace vatt::nodes {
+
+void register_all_nodes(pipeline::Registry& registry) {
+  register_counter(registry);
+  register_passthrough(registry);
+  register_batch(registry);
+  register_log(registry);
+  register_null(registry);
+}
+
+}  // namespace vatt::nodes

@@ -1,0 +1,18 @@
+// Explicit registration of every node type the product ships (no static initialisers a linker could drop).
+#pragma once
+
+#include "pipeline/registry.h"
+
+namespace vatt::nodes {
+
+/// Adds every node type to `registry`. Call once per registry.
+void register_all_nodes(pipeline::Registry& registry);
+
+// One function per node type, each defined beside its node.
+void register_counter(pipeline::Registry& registry);
+void register_passthrough(pipeline::Registry& registry);
+void register_batch(pipeline::Registry& registry);
+void register_log(pipeline::Registry& registry);
+void register_null(pipeline::Registry& registry);
+
+}  // namespace vatt::nodes

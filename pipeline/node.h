@@ -1,0 +1,114 @@
+// The contract every node type declares (ports, options, concurrency) and the interface its instances
+// implement.
+//
+//            +---------------------------+
+//   in[0] -->|                           |--> out[0]
+//   in[1] -->|   Node (process/produce)  |--> out[1]
+//            |                           |--> errors   (ErrorRecord; every node but sinks has one)
+//            +---------------------------+
+//
+// Invariants the runtime keeps for every node:
+//  - process() is called with at most `concurrency` calls in flight (1 = serial, never two at once).
+//  - One call emits at most `max_out` messages on each output port (what bounds every edge's occupancy).
+//  - An exception from process()/produce() becomes one ErrorRecord on `errors`; the run goes on.
+//  - flush() runs once after all input has been processed (also on SIGINT/SIGTERM), close() once at the end.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/message.h"
+#include "pipeline/value.h"
+
+namespace vatt::pipeline {
+
+/// How an output port's messages relate to the input's keys: `Preserve` emits (at most) one message per input
+/// with the input's sequence position (order can be restored downstream); `New` starts a new sequence.
+enum class KeyMode { Preserve, New };
+
+struct PortSpec {
+  std::string name;
+  /// Message type name ("count", "batch", "error", "clip", ...). Inputs may say "any". Outputs may say "@in"
+  /// to mean "whatever arrives on the first input port" (pass-through nodes).
+  std::string type;
+  std::string doc;
+  KeyMode keys = KeyMode::Preserve;
+  bool optional = false;  ///< may be left unconnected
+};
+
+struct OptionSpec {
+  std::string name;
+  OptionType type;
+  std::optional<Value> default_value;  ///< none: the option is required
+  std::string doc;
+};
+
+class Node;
+struct NodeConfig;
+
+struct NodeContract {
+  std::string type;
+  std::string doc;  ///< one line
+  std::vector<PortSpec> inputs;
+  std::vector<PortSpec> outputs;  ///< without `errors`, which `errors_port` adds as the last output
+  bool errors_port = true;
+  std::vector<OptionSpec> options;
+  int max_concurrency = 1;  ///< 1 = serial; 0 = any
+  int max_out = 1;          ///< most messages one call emits per output port
+  std::function<std::unique_ptr<Node>(const NodeConfig&)> create;
+
+  bool is_source() const { return inputs.empty(); }
+  const OptionSpec* option(const std::string& name) const;
+  int input_index(const std::string& name) const;   ///< -1 if none
+  int output_index(const std::string& name) const;  ///< includes `errors`; -1 if none
+  int output_count() const { return static_cast<int>(outputs.size()) + (errors_port ? 1 : 0); }
+  int errors_index() const { return errors_port ? static_cast<int>(outputs.size()) : -1; }
+};
+
+/// What a node instance is built from: its id in the graph, its contract and its resolved options.
+struct NodeConfig {
+  std::string id;
+  const NodeContract* contract = nullptr;
+  Options options;
+  int concurrency = 1;
+};
+
+/// Where a node sends its results. Valid only during the call it was passed to.
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  /// Sends `msg` on output port `port` (index into the contract's outputs). A message with a default key
+  /// gets the input's key (Preserve ports) or the next key of the node's own sequence (New ports).
+  virtual void emit(int port, Message msg) = 0;
+  /// Reports a problem with the current input on the `errors` port: `kind` is counted, `reason` is shown.
+  virtual void error(const std::string& kind, const std::string& reason) = 0;
+};
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  /// Called once before any data flows; throw to fail the run (exit 1) with the reason.
+  virtual void open() {}
+  /// Non-sources: handle one message that arrived on input port `port`.
+  virtual void process(int port, const Message& in, Emitter& out) {}
+  /// Sources: emit the next message(s); return false when there is nothing more (the call emits nothing
+  /// then).
+  virtual bool produce(Emitter& out) { return false; }
+  /// Sources: total messages expected, when known (gives the progress line an ETA).
+  virtual std::optional<uint64_t> expected_total() const { return std::nullopt; }
+  /// Sources: unblock a produce() that waits on I/O because the run is stopping. Called from another thread.
+  virtual void interrupt() {}
+  /// After all input: emit what is held back (a partial batch, a last checkpoint).
+  virtual void flush(Emitter& out) {}
+  /// Last call: release resources. Throw to report a failure (exit 1).
+  virtual void close() {}
+  /// Node-specific figures for progress and metrics (e.g. "loss"); called from the reporter thread.
+  virtual std::map<std::string, double> gauges() const { return {}; }
+};
+
+}  // namespace vatt::pipeline

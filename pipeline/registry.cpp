@@ -1,0 +1,95 @@
+// Node registry and contract helpers.
+#include "pipeline/registry.h"
+
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace vatt::pipeline {
+
+const OptionSpec* NodeContract::option(const std::string& name) const {
+  for (const auto& o : options)
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
+int NodeContract::input_index(const std::string& name) const {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+int NodeContract::output_index(const std::string& name) const {
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (outputs[i].name == name) return static_cast<int>(i);
+  if (errors_port && name == "errors") return errors_index();
+  return -1;
+}
+
+void Registry::add(NodeContract c) {
+  auto bad = [&](const std::string& why) { throw std::logic_error("node type '" + c.type + "': " + why); };
+  if (c.type.empty()) bad("empty type name");
+  if (contracts_.count(c.type)) bad("registered twice");
+  if (!c.create) bad("no factory");
+  if (c.max_concurrency < 0 || c.max_out < 1) bad("max_concurrency must be >= 0 and max_out >= 1");
+  std::set<std::string> names;
+  for (const auto& p : c.inputs)
+    if (!names.insert("in:" + p.name).second) bad("duplicate input port '" + p.name + "'");
+  for (const auto& p : c.outputs) {
+    if (p.name == "errors") bad("'errors' is reserved for the error port");
+    if (!names.insert("out:" + p.name).second) bad("duplicate output port '" + p.name + "'");
+    if (p.type == "@in" && c.inputs.empty()) bad("output '" + p.name + "' says @in but there is no input");
+  }
+  for (const auto& o : c.options)
+    if (!names.insert("opt:" + o.name).second) bad("duplicate option '" + o.name + "'");
+  std::string type = c.type;
+  contracts_.emplace(type, std::move(c));
+}
+
+const NodeContract* Registry::find(const std::string& type) const {
+  auto it = contracts_.find(type);
+  return it == contracts_.end() ? nullptr : &it->second;
+}
+
+std::vector<const NodeContract*> Registry::all() const {
+  std::vector<const NodeContract*> out;
+  for (const auto& [k, v] : contracts_) out.push_back(&v);
+  return out;
+}
+
+std::vector<std::string> Registry::types() const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : contracts_) out.push_back(k);
+  return out;
+}
+
+std::string describe_contract(const NodeContract& c) {
+  std::ostringstream os;
+  os << c.type << "  " << c.doc << "\n";
+  os << "  concurrency: "
+     << (c.max_concurrency == 0   ? std::string("any")
+         : c.max_concurrency == 1 ? "serial"
+                                  : "up to " + std::to_string(c.max_concurrency))
+     << (c.is_source() ? "  (source)" : "") << "\n";
+  auto port = [&](const char* dir, const PortSpec& p) {
+    os << "  " << dir << " " << p.name << ": " << p.type;
+    if (p.keys == KeyMode::New && std::string(dir) == "out") os << " (new keys)";
+    if (p.optional) os << " (optional)";
+    if (!p.doc.empty()) os << "  -- " << p.doc;
+    os << "\n";
+  };
+  for (const auto& p : c.inputs) port("in ", p);
+  for (const auto& p : c.outputs) port("out", p);
+  if (c.errors_port) os << "  out errors: error  -- problems with single messages (must be connected)\n";
+  for (const auto& o : c.options) {
+    os << "  option " << o.name << ": " << option_type_name(o.type);
+    if (o.default_value)
+      os << " = " << value_to_string(*o.default_value);
+    else
+      os << " (required)";
+    os << "  -- " << o.doc << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace vatt::pipeline

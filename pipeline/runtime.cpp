@@ -1,0 +1,573 @@
+// Graph runtime on oneTBB: bounded, lossless-by-default edges; errors as data; ordered ports; clean shutdown.
+#include "pipeline/runtime.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+#include <tbb/flow_graph.h>
+#include <tbb/global_control.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+namespace vatt::pipeline {
+namespace flow = tbb::flow;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct NodeRt;
+struct EdgeRt;
+
+/// One call of a node (process/produce): holds one slot of the node's limiter until every message it emitted
+/// on a blocking edge has been taken by its consumer. refs = 1 (the call itself) + messages in flight.
+struct Firing {
+  std::atomic<int> refs{1};
+  NodeRt* owner;
+  explicit Firing(NodeRt* o) : owner(o) {}
+};
+
+struct Envelope {
+  Message msg;
+  uint64_t stream_seq = 0;  ///< position in the producing sequence: what ordered ports restore
+  int32_t port = 0;         ///< consumer's input port
+  int32_t edge = -1;        ///< global edge index
+  bool tombstone = false;   ///< "seq N yields nothing here": keeps ordered ports from waiting forever
+  Firing* firing =
+      nullptr;  ///< producer's call to release when the consumer takes this (null: uncounted edge)
+};
+
+struct SeqOf {
+  size_t operator()(const Envelope& e) const { return static_cast<size_t>(e.stream_seq); }
+};
+
+void release(Firing* f);
+
+struct EdgeRt {
+  const EdgeSpec* spec = nullptr;
+  int index = 0;
+  bool counted = false;  ///< blocking, not a back edge: occupies a slot of the producer
+  NodeRt* to = nullptr;
+  flow::queue_node<Envelope>* queue = nullptr;    ///< entry for unordered ports (one per edge)
+  flow::sequencer_node<Envelope>* seq = nullptr;  ///< entry for ordered ports (shared by the port's edges)
+  std::atomic<int64_t> depth{0}, max_depth{0};
+  std::atomic<uint64_t> passed{0}, dropped{0};
+};
+
+struct NodeRt {
+  const NodeSpec* spec = nullptr;
+  int index = 0;
+  std::unique_ptr<Node> node;
+  bool source = false;
+  bool opened = false;
+  int errors_port = -1;
+  int max_out = 1;
+  std::vector<std::vector<EdgeRt*>> out_edges;  // per output port
+  std::vector<EdgeRt*> in_edges;
+  std::vector<char> out_new, out_tomb;
+  std::unique_ptr<std::atomic<uint64_t>[]> out_seq;
+  int threshold = 0;  // most calls with messages in flight; 0 = unbounded
+
+  std::vector<std::unique_ptr<flow::queue_node<Envelope>>> queues;
+  std::vector<std::unique_ptr<flow::sequencer_node<Envelope>>> sequencers;
+  std::unique_ptr<flow::limiter_node<Envelope, int>> limiter;
+  std::unique_ptr<flow::function_node<Envelope, flow::continue_msg, flow::queueing>> body_q;
+  std::unique_ptr<flow::function_node<Envelope, flow::continue_msg, flow::rejecting>> body_r;
+
+  // Sources: a thread, throttled by `outstanding` < threshold.
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<int64_t> outstanding{0};
+
+  std::atomic<uint64_t> in{0}, out{0}, errors{0}, busy_ns{0};
+  mutable std::mutex err_mu;
+  std::map<std::string, uint64_t> errors_by_kind;
+
+  void slot_free() {
+    if (source) {
+      outstanding.fetch_sub(1, std::memory_order_acq_rel);
+      std::lock_guard<std::mutex> lk(mu);
+      cv.notify_one();
+    } else if (limiter) {
+      limiter->decrementer().try_put(1);
+    }
+  }
+  Firing* new_firing() {
+    if (!threshold) return nullptr;
+    if (source) outstanding.fetch_add(1, std::memory_order_acq_rel);
+    return new Firing(this);
+  }
+};
+
+void release(Firing* f) {
+  if (f && f->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    f->owner->slot_free();
+    delete f;
+  }
+}
+
+void note_max(std::atomic<int64_t>& m, int64_t v) {
+  int64_t cur = m.load(std::memory_order_relaxed);
+  while (v > cur && !m.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
+void deliver(EdgeRt& e, const Envelope& proto, Firing* f) {
+  if (e.spec->policy == EdgePolicy::DropOldest && e.queue &&
+      e.depth.load(std::memory_order_acquire) >= e.spec->capacity) {
+    Envelope old;
+    if (e.queue->try_get(old)) {
+      e.dropped.fetch_add(1, std::memory_order_relaxed);
+      e.depth.fetch_sub(1, std::memory_order_acq_rel);
+      release(old.firing);
+    }
+  }
+  Envelope env = proto;
+  env.edge = e.index;
+  env.port = e.spec->to_port;
+  env.firing = e.counted ? f : nullptr;
+  if (env.firing) env.firing->refs.fetch_add(1, std::memory_order_acq_rel);
+  note_max(e.max_depth, e.depth.fetch_add(1, std::memory_order_acq_rel) + 1);
+  if (e.seq)
+    e.seq->try_put(env);
+  else
+    e.queue->try_put(env);
+}
+
+/// The Emitter handed to one call. Enforces max_out, stamps keys and sequence positions, routes errors.
+class CallEmitter final : public Emitter {
+ public:
+  CallEmitter(NodeRt& n, Firing* f, const Envelope* input, bool flushing)
+      : n_(n), f_(f), input_(input), flushing_(flushing), emitted_(n.out_edges.size(), 0) {}
+
+  void emit(int port, Message msg) override {
+    if (port < 0 || port >= static_cast<int>(n_.out_edges.size()))
+      throw std::out_of_range("node '" + n_.spec->id + "' emitted on port " + std::to_string(port) +
+                              ", which does not exist");
+    if (port == n_.errors_port) throw std::logic_error("use Emitter::error() for the errors port");
+    if (!flushing_ && ++emitted_[port] > n_.max_out)
+      throw std::logic_error("node '" + n_.spec->id + "' emitted more than " + std::to_string(n_.max_out) +
+                             " message(s) on port '" + n_.spec->contract->outputs[port].name +
+                             "' in one call");
+    Envelope env;
+    env.stream_seq = stream_seq(port);
+    if (!msg.has_key())
+      msg.set_key(input_ ? input_->msg.key() : Key{static_cast<uint64_t>(n_.index), env.stream_seq});
+    env.msg = std::move(msg);
+    n_.out.fetch_add(1, std::memory_order_relaxed);
+    for (EdgeRt* e : n_.out_edges[port]) deliver(*e, env, f_);
+  }
+
+  void error(const std::string& kind, const std::string& reason) override {
+    n_.errors.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lk(n_.err_mu);
+      n_.errors_by_kind[kind]++;
+    }
+    ErrorRecord rec{n_.spec->id, kind, reason, input_ ? input_->msg.key() : Key{}};
+    const int p = n_.errors_port;
+    if (p < 0 || (!flushing_ && emitted_[p] >= n_.max_out)) {
+      spdlog::warn("{}: {}: {}", n_.spec->id, kind, reason);
+      return;
+    }
+    emitted_[p]++;
+    Envelope env;
+    env.stream_seq = stream_seq(p);
+    env.msg = Message::make(rec.key, std::move(rec));
+    for (EdgeRt* e : n_.out_edges[p]) deliver(*e, env, f_);
+  }
+
+  /// Key-preserving ports that emitted nothing for this input send a tombstone where order is restored.
+  void finish() {
+    if (!input_) return;
+    for (size_t p = 0; p < emitted_.size(); ++p) {
+      if (emitted_[p] || !n_.out_tomb[p]) continue;
+      Envelope env;
+      env.stream_seq = input_->stream_seq;
+      env.tombstone = true;
+      for (EdgeRt* e : n_.out_edges[p]) deliver(*e, env, f_);
+    }
+  }
+
+ private:
+  uint64_t stream_seq(int port) {
+    if (n_.out_new[port] || !input_) return n_.out_seq[port].fetch_add(1, std::memory_order_relaxed);
+    return input_->stream_seq;
+  }
+  NodeRt& n_;
+  Firing* f_;
+  const Envelope* input_;
+  bool flushing_;
+  std::vector<int> emitted_;
+};
+
+bool stderr_is_tty() {
+  return isatty(STDERR_FILENO) == 1;
+}
+
+size_t terminal_width() {
+  winsize w{};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 20) return w.ws_col;
+  return 120;
+}
+
+}  // namespace
+
+struct Runtime::Impl {
+  const GraphSpec spec;  // own copy: NodeRt/EdgeRt point into it
+  RunOptions opts;
+  flow::graph g;
+  std::vector<std::unique_ptr<NodeRt>> nodes;
+  std::vector<std::unique_ptr<EdgeRt>> edges;
+  std::atomic<bool> stop{false};
+  std::atomic<int> stop_signal{0};
+  Clock::time_point t0 = Clock::now();
+  std::string construct_failure;
+
+  Impl(const GraphSpec& s, RunOptions o) : spec(s), opts(o) { build(); }
+
+  void build() {
+    const int n = static_cast<int>(spec.nodes.size());
+    for (int i = 0; i < n; ++i) {
+      auto rt = std::make_unique<NodeRt>();
+      rt->spec = &spec.nodes[i];
+      rt->index = i;
+      const auto& c = *rt->spec->contract;
+      rt->source = c.is_source();
+      rt->errors_port = c.errors_index();
+      rt->max_out = c.max_out;
+      rt->out_edges.resize(c.output_count());
+      rt->out_new.assign(c.output_count(), 0);
+      rt->out_tomb.assign(c.output_count(), 0);
+      rt->out_seq.reset(new std::atomic<uint64_t>[c.output_count()]);
+      for (int p = 0; p < c.output_count(); ++p) {
+        rt->out_seq[p] = 0;
+        rt->out_new[p] = rt->source || (p != rt->errors_port && c.outputs[p].keys == KeyMode::New);
+      }
+      if (construct_failure.empty()) {
+        try {
+          NodeConfig cfg{rt->spec->id, &c, rt->spec->options, rt->spec->concurrency};
+          rt->node = c.create(cfg);
+        } catch (const std::exception& e) {
+          construct_failure = "node '" + rt->spec->id + "' (" + c.type + "): " + e.what();
+        }
+      }
+      nodes.push_back(std::move(rt));
+    }
+    for (size_t k = 0; k < spec.edges.size(); ++k) {
+      auto e = std::make_unique<EdgeRt>();
+      e->spec = &spec.edges[k];
+      e->index = static_cast<int>(k);
+      e->counted = e->spec->policy == EdgePolicy::Block && !e->spec->back;
+      e->to = nodes[e->spec->to_node].get();
+      nodes[e->spec->from_node]->out_edges[e->spec->from_port].push_back(e.get());
+      e->to->in_edges.push_back(e.get());
+      edges.push_back(std::move(e));
+    }
+    // Tombstones are needed on key-preserving ports that lead (through key-preserving nodes) to an ordered
+    // port.
+    for (auto it = spec.topo_order.rbegin(); it != spec.topo_order.rend(); ++it) {
+      NodeRt& nr = *nodes[*it];
+      for (size_t p = 0; p < nr.out_edges.size(); ++p) {
+        if (nr.out_new[p]) continue;
+        for (EdgeRt* e : nr.out_edges[p]) {
+          NodeRt& to = *e->to;
+          bool need = to.spec->ordered[e->spec->to_port];
+          for (size_t q = 0; q < to.out_edges.size() && !need; ++q) need = !to.out_new[q] && to.out_tomb[q];
+          if (need && !e->spec->back) nr.out_tomb[p] = 1;
+        }
+      }
+    }
+    for (auto& nr : nodes) {
+      int th = 0;
+      for (auto& port : nr->out_edges)
+        for (EdgeRt* e : port)
+          if (e->counted) th = th ? std::min(th, e->spec->capacity) : e->spec->capacity;
+      nr->threshold = th ? std::max(1, th / nr->max_out) : 0;
+      if (!nr->source) make_tbb_nodes(*nr);
+    }
+  }
+
+  void make_tbb_nodes(NodeRt& nr) {
+    const size_t conc = static_cast<size_t>(nr.spec->concurrency);
+    NodeRt* self = &nr;
+    auto fire = [this, self](const Envelope& env) -> flow::continue_msg {
+      this->fire(*self, env);
+      return flow::continue_msg();
+    };
+    flow::receiver<Envelope>* entry = nullptr;
+    if (nr.threshold) {
+      nr.body_q =
+          std::make_unique<flow::function_node<Envelope, flow::continue_msg, flow::queueing>>(g, conc, fire);
+      nr.limiter = std::make_unique<flow::limiter_node<Envelope, int>>(g, static_cast<size_t>(nr.threshold));
+      flow::make_edge(*nr.limiter, *nr.body_q);
+      entry = nr.limiter.get();
+    } else {
+      nr.body_r =
+          std::make_unique<flow::function_node<Envelope, flow::continue_msg, flow::rejecting>>(g, conc, fire);
+      entry = nr.body_r.get();
+    }
+    const auto& c = *nr.spec->contract;
+    std::vector<flow::sequencer_node<Envelope>*> port_seq(c.inputs.size(), nullptr);
+    for (size_t p = 0; p < c.inputs.size(); ++p) {
+      if (!nr.spec->ordered[p]) continue;
+      nr.sequencers.push_back(std::make_unique<flow::sequencer_node<Envelope>>(g, SeqOf()));
+      port_seq[p] = nr.sequencers.back().get();
+      flow::make_edge(*port_seq[p], *entry);
+    }
+    for (EdgeRt* e : nr.in_edges) {
+      if (auto* s = port_seq[e->spec->to_port]) {
+        e->seq = s;
+      } else {
+        nr.queues.push_back(std::make_unique<flow::queue_node<Envelope>>(g));
+        e->queue = nr.queues.back().get();
+        flow::make_edge(*e->queue, *entry);
+      }
+    }
+  }
+
+  void fire(NodeRt& nr, const Envelope& env) {
+    EdgeRt& e = *edges[env.edge];
+    e.depth.fetch_sub(1, std::memory_order_acq_rel);
+    e.passed.fetch_add(1, std::memory_order_relaxed);
+    Firing* f = nr.new_firing();
+    release(env.firing);
+    CallEmitter em(nr, f, &env, false);
+    if (!env.tombstone) {
+      nr.in.fetch_add(1, std::memory_order_relaxed);
+      auto t = Clock::now();
+      try {
+        nr.node->process(env.port, env.msg, em);
+      } catch (const std::exception& ex) {
+        em.error("exception", ex.what());
+      } catch (...) {
+        em.error("exception", "unknown exception");
+      }
+      nr.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count(),
+                           std::memory_order_relaxed);
+    }
+    em.finish();
+    release(f);
+  }
+
+  void source_loop(NodeRt& nr) {
+    int consecutive_failures = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      if (nr.threshold) {
+        std::unique_lock<std::mutex> lk(nr.mu);
+        nr.cv.wait(lk, [&] { return stop.load() || nr.outstanding.load() < nr.threshold; });
+      }
+      if (stop.load(std::memory_order_acquire)) break;
+      Firing* f = nr.new_firing();
+      CallEmitter em(nr, f, nullptr, false);
+      bool more = true;
+      auto t = Clock::now();
+      try {
+        more = nr.node->produce(em);
+        consecutive_failures = 0;
+      } catch (const std::exception& ex) {
+        em.error("exception", ex.what());
+        ++consecutive_failures;
+      } catch (...) {
+        em.error("exception", "unknown exception");
+        ++consecutive_failures;
+      }
+      nr.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count(),
+                           std::memory_order_relaxed);
+      release(f);
+      if (consecutive_failures >= 1000) {
+        spdlog::error("{}: source failed 1000 times in a row; stopping it", nr.spec->id);
+        break;
+      }
+      if (!more) break;
+    }
+    g.release_wait();
+  }
+
+  void request_stop(int signo) {
+    if (stop.exchange(true)) return;
+    stop_signal = signo;
+    for (auto& nr : nodes) {
+      if (!nr->source) continue;
+      {
+        std::lock_guard<std::mutex> lk(nr->mu);
+        nr->cv.notify_all();
+      }
+      if (nr->node) nr->node->interrupt();
+    }
+  }
+
+  RunMetrics snapshot() const {
+    RunMetrics m;
+    m.graph = spec.name;
+    m.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    for (const auto& e : edges) {
+      EdgeMetrics em;
+      em.text = e->spec->text;
+      em.capacity = e->spec->capacity;
+      em.policy = e->spec->back ? "back" : policy_name(e->spec->policy);
+      em.depth = e->depth.load();
+      em.max_depth = e->max_depth.load();
+      em.passed = e->passed.load();
+      em.dropped = e->dropped.load();
+      m.edges.push_back(em);
+    }
+    for (const auto& nr : nodes) {
+      NodeMetrics nm;
+      nm.id = nr->spec->id;
+      nm.type = nr->spec->contract->type;
+      nm.source = nr->source;
+      nm.in = nr->in.load();
+      nm.out = nr->out.load();
+      nm.errors = nr->errors.load();
+      {
+        std::lock_guard<std::mutex> lk(nr->err_mu);
+        nm.errors_by_kind = nr->errors_by_kind;
+      }
+      nm.busy_s = nr->busy_ns.load() / 1e9;
+      for (EdgeRt* e : nr->in_edges) nm.queue += e->depth.load();
+      nm.per_s = m.elapsed_s > 0 ? (nr->source ? nm.out : nm.in) / m.elapsed_s : 0;
+      if (nr->node && nr->opened) {
+        if (nr->source) nm.expected_total = nr->node->expected_total();
+        nm.gauges = nr->node->gauges();
+      }
+      m.nodes.push_back(std::move(nm));
+    }
+    return m;
+  }
+
+  RunMetrics finish(RunMetrics m, int code, const std::string& status, const std::string& failure) {
+    m.exit_code = code;
+    m.status = status;
+    m.failure = failure;
+    return m;
+  }
+
+  RunMetrics run() {
+    t0 = Clock::now();
+    int threads = opts.threads > 0 ? opts.threads : static_cast<int>(std::thread::hardware_concurrency());
+    tbb::global_control gc(tbb::global_control::max_allowed_parallelism,
+                           static_cast<size_t>(std::max(1, threads)));
+    if (!construct_failure.empty()) return finish(snapshot(), 1, "failed", construct_failure);
+
+    std::string failure;
+    for (int i : spec.topo_order) {
+      auto& nr = *nodes[i];
+      try {
+        nr.node->open();
+        nr.opened = true;
+      } catch (const std::exception& e) {
+        failure = "node '" + nr.spec->id + "' (" + nr.spec->contract->type + ") failed to open: " + e.what();
+        break;
+      }
+    }
+    if (!failure.empty()) {
+      close_all(nullptr);
+      return finish(snapshot(), 1, "failed", failure);
+    }
+
+    // Progress reporter.
+    std::mutex rep_mu;
+    std::condition_variable rep_cv;
+    bool rep_done = false;
+    const bool tty = stderr_is_tty();
+    double interval = opts.quiet                   ? 0
+                      : opts.progress_interval < 0 ? (tty ? 1.0 : 10.0)
+                                                   : opts.progress_interval;
+    std::thread reporter;
+    bool printed_tty = false;
+    if (interval > 0) {
+      reporter = std::thread([&] {
+        RunMetrics prev = snapshot();
+        std::unique_lock<std::mutex> lk(rep_mu);
+        while (!rep_cv.wait_for(lk, std::chrono::duration<double>(interval), [&] { return rep_done; })) {
+          RunMetrics now = snapshot();
+          if (tty) {
+            std::string line = progress_line(now, &prev, terminal_width() - 1);
+            std::fprintf(stderr, "\r%s\033[K", line.c_str());
+            std::fflush(stderr);
+            printed_tty = true;
+          } else {
+            spdlog::info("{}", progress_line(now, &prev));
+          }
+          prev = std::move(now);
+        }
+      });
+    }
+
+    for (auto& nr : nodes) {
+      if (!nr->source) continue;
+      g.reserve_wait();
+      NodeRt* p = nr.get();
+      nr->thread = std::thread([this, p] { source_loop(*p); });
+    }
+    g.wait_for_all();
+    for (auto& nr : nodes)
+      if (nr->thread.joinable()) nr->thread.join();
+
+    // Flush in topological order so that what one node flushes reaches the next before it flushes.
+    for (int i : spec.topo_order) {
+      auto& nr = *nodes[i];
+      CallEmitter em(nr, nullptr, nullptr, true);
+      try {
+        nr.node->flush(em);
+      } catch (const std::exception& e) {
+        if (failure.empty()) failure = "node '" + nr.spec->id + "' failed to flush: " + e.what();
+      }
+      g.wait_for_all();
+    }
+    close_all(&failure);
+
+    {
+      std::lock_guard<std::mutex> lk(rep_mu);
+      rep_done = true;
+    }
+    rep_cv.notify_all();
+    if (reporter.joinable()) reporter.join();
+    if (printed_tty) std::fprintf(stderr, "\n");
+
+    RunMetrics m = snapshot();
+    if (!failure.empty()) return finish(std::move(m), 1, "failed", failure);
+    const int sig = stop_signal.load();
+    if (sig)
+      return finish(std::move(m), 128 + sig,
+                    std::string("stopped by ") + (sig == SIGINT    ? "SIGINT"
+                                                  : sig == SIGTERM ? "SIGTERM"
+                                                                   : "signal " + std::to_string(sig)),
+                    "");
+    return finish(std::move(m), 0, "completed", "");
+  }
+
+  void close_all(std::string* failure) {
+    for (int i : spec.topo_order) {
+      auto& nr = *nodes[i];
+      if (!nr.opened) continue;
+      try {
+        nr.node->close();
+      } catch (const std::exception& e) {
+        if (failure && failure->empty()) *failure = "node '" + nr.spec->id + "' failed to close: " + e.what();
+      }
+    }
+  }
+};
+
+Runtime::Runtime(const GraphSpec& spec, RunOptions options) : impl_(std::make_unique<Impl>(spec, options)) {}
+Runtime::~Runtime() = default;
+RunMetrics Runtime::run() {
+  return impl_->run();
+}
+void Runtime::request_stop(int signo) {
+  impl_->request_stop(signo);
+}
+RunMetrics Runtime::snapshot() const {
+  return impl_->snapshot();
+}
+
+}  // namespace vatt::pipeline

@@ -1,0 +1,72 @@
+// The project's RocksDB database: one column family per record kind (DESIGN.md: sources, clips, texts,
+// embeddings, runs). Durability: every write goes through the write-ahead log; `write()` applies a batch
+// atomically (all of it or none survives a crash), and with `sync` it is on disk when write() returns.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vatt::storage {
+
+enum class Family { Sources = 0, Clips, Texts, Embeddings, Runs };
+const char* family_name(Family f);
+
+/// Thrown with the path and RocksDB's status message when the database cannot be opened, read or written.
+class StorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A set of writes applied atomically by Db::write.
+class WriteSet {
+ public:
+  void put(Family f, std::string key, std::string value) {
+    puts_.push_back({f, std::move(key), std::move(value)});
+  }
+  void erase(Family f, std::string key) { erases_.push_back({f, std::move(key)}); }
+  bool empty() const { return puts_.empty() && erases_.empty(); }
+
+ private:
+  friend class Db;
+  struct Put {
+    Family f;
+    std::string key, value;
+  };
+  struct Erase {
+    Family f;
+    std::string key;
+  };
+  std::vector<Put> puts_;
+  std::vector<Erase> erases_;
+};
+
+class Db {
+ public:
+  /// Opens (creating if needed) the database at `path` with every column family. Throws StorageError.
+  explicit Db(const std::string& path);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  void put(Family f, std::string_view key, std::string_view value, bool sync = false);
+  std::optional<std::string> get(Family f, std::string_view key) const;
+  /// Applies every write of `w` atomically.
+  void write(const WriteSet& w, bool sync = false);
+  /// Calls `fn(key, value)` for each key starting with `prefix`, in byte order, until it returns false.
+  void scan(Family f, std::string_view prefix,
+            const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+}  // namespace vatt::storage

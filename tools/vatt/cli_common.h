@@ -1,0 +1,40 @@
+// Shared argument parsing for sub-commands (Boost.Program_options): --help and usage errors handled alike.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "tools/vatt/commands.h"
+
+namespace vatt::cli {
+
+namespace po = boost::program_options;
+
+/// Parses `args` into `vm`. Returns an exit code to return at once (0 after --help, 2 on a usage error), or
+/// nullopt to go on.
+inline std::optional<int> parse_args(const Args& args, const std::string& usage,
+                                     po::options_description& opts,
+                                     const po::positional_options_description& pos, po::variables_map& vm,
+                                     const po::options_description& hidden = po::options_description()) {
+  opts.add_options()("help,h", "show this help");
+  po::options_description all;
+  all.add(opts).add(hidden);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << usage << "\n" << opts << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "vatt: " << e.what() << "\n" << usage << "\n" << opts << "\n";
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace vatt::cli

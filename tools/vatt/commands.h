@@ -1,0 +1,18 @@
+// Sub-commands of the `vatt` runner. Each takes the arguments after its name and returns the exit code:
+// 0 success, 1 runtime failure, 2 invalid graph or usage, 128+N stopped by signal N.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vatt::cli {
+
+using Args = std::vector<std::string>;
+
+int cmd_run(const Args& args);
+int cmd_check(const Args& args);
+int cmd_nodes(const Args& args);
+int cmd_version(const Args& args);
+int cmd_bench(const Args& args);
+
+}  // namespace vatt::cli

@@ -1,0 +1,47 @@
+// vatt: the command-line runner. `vatt COMMAND --help` documents each command.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "tools/vatt/commands.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: vatt COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run GRAPH      run a graph file (--set node.option=value, --metrics FILE)\n"
+    "  check GRAPH    validate a graph file; prints FILE:LINE:COL: message for each problem\n"
+    "  nodes [TYPE]   list node types with their ports, options and concurrency\n"
+    "  bench WHAT     benchmarks: matmul (this machine's fp32/bf16 matrix-multiply rate)\n"
+    "  version        versions of vatt and of the libraries it runs on\n"
+    "\n"
+    "`vatt COMMAND --help` for a command's options. Exit codes: 0 ok, 1 runtime failure, 2 invalid graph or\n"
+    "usage, 130/143 stopped by SIGINT/SIGTERM.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) return vatt::cli::cmd_version({});
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  const std::map<std::string, int (*)(const vatt::cli::Args&)> commands = {
+      {"run", vatt::cli::cmd_run},         {"check", vatt::cli::cmd_check}, {"nodes", vatt::cli::cmd_nodes},
+      {"version", vatt::cli::cmd_version}, {"bench", vatt::cli::cmd_bench},
+  };
+  auto it = commands.find(argv[1]);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "vatt: unknown command '%s'\n\n%s", argv[1], kUsage);
+    return 2;
+  }
+  vatt::cli::Args args(argv + 2, argv + argc);
+  return it->second(args);
+}
