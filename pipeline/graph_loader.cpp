@@ -169,6 +169,7 @@ class Loader {
         continue;
       }
       ns.id = n["id"].Scalar();
+      declared_ids_.insert(ns.id);
       if (!valid_id(ns.id)) error(n["id"], "node id '" + ns.id + "': expected letters, digits and '_' only");
       if (seen.count(ns.id)) {
         const auto& p = seen[ns.id];
@@ -338,6 +339,7 @@ class Loader {
     }
     std::string id = text.substr(0, dot), p = text.substr(dot + 1);
     *node = spec_.node_index(id);
+    if (*node < 0 && declared_ids_.count(id)) return false;  // the node itself was reported; no cascade
     if (*node < 0) {
       std::vector<std::string> ids;
       for (const auto& n : spec_.nodes) ids.push_back(n.id);
@@ -383,6 +385,8 @@ class Loader {
         from = m[1];
         to = m[2];
       } else if (e.IsMap()) {
+        // yaml-cpp marks a flow mapping at its end; its first key is where a reader looks.
+        if (e.begin() != e.end()) es.at = loc(e.begin()->first);
         for (const auto& kv : e) {
           const std::string key = kv.first.Scalar();
           if (key == "from") {
@@ -420,8 +424,8 @@ class Loader {
       if (!ok) continue;
       auto key = std::make_tuple(es.from_node, es.from_port, es.to_node, es.to_port);
       if (seen.count(key)) {
-        error(e, "duplicate edge " + es.text + " (first at line " +
-                     std::to_string(spec_.edges[seen[key]].at.line) + ")");
+        error(es.at, "duplicate edge " + es.text + " (first at line " +
+                         std::to_string(spec_.edges[seen[key]].at.line) + ")");
         continue;
       }
       seen[key] = static_cast<int>(spec_.edges.size());
@@ -592,6 +596,7 @@ class Loader {
   std::string file_;
   const Registry& reg_;
   std::vector<std::string> lines_;
+  std::set<std::string> declared_ids_;
   GraphSpec spec_;
   std::vector<Diagnostic> diags_;
 };

@@ -32,6 +32,7 @@ void Registry::add(NodeContract c) {
   if (contracts_.count(c.type)) bad("registered twice");
   if (!c.create) bad("no factory");
   if (c.max_concurrency < 0 || c.max_out < 1) bad("max_concurrency must be >= 0 and max_out >= 1");
+  if (c.outputs.size() > 15) bad("at most 15 output ports (plus errors)");
   std::set<std::string> names;
   for (const auto& p : c.inputs)
     if (!names.insert("in:" + p.name).second) bad("duplicate input port '" + p.name + "'");

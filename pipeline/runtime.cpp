@@ -7,6 +7,7 @@
 #include <tbb/global_control.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -85,6 +86,8 @@ struct NodeRt {
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<int64_t> outstanding{0};
+  std::atomic<bool> waiting{false};
+  int64_t low_water = 0;
 
   std::atomic<uint64_t> in{0}, out{0}, errors{0}, busy_ns{0};
   mutable std::mutex err_mu;
@@ -92,9 +95,12 @@ struct NodeRt {
 
   void slot_free() {
     if (source) {
-      outstanding.fetch_sub(1, std::memory_order_acq_rel);
-      std::lock_guard<std::mutex> lk(mu);
-      cv.notify_one();
+      // Wake a waiting source only at the low-water mark: one wake-up per half bound, not per message.
+      const int64_t now = outstanding.fetch_sub(1) - 1;
+      if (waiting.load() && now <= low_water) {
+        std::lock_guard<std::mutex> lk(mu);
+        cv.notify_one();
+      }
     } else if (limiter) {
       limiter->decrementer().try_put(1);
     }
@@ -145,7 +151,11 @@ void deliver(EdgeRt& e, const Envelope& proto, Firing* f) {
 class CallEmitter final : public Emitter {
  public:
   CallEmitter(NodeRt& n, Firing* f, const Envelope* input, bool flushing)
-      : n_(n), f_(f), input_(input), flushing_(flushing), emitted_(n.out_edges.size(), 0) {}
+      : n_(n), f_(f), input_(input), flushing_(flushing) {
+    if (n.out_edges.size() > emitted_.size())
+      throw std::logic_error("node '" + n.spec->id + "' has more than 16 output ports");
+    emitted_.fill(0);
+  }
 
   void emit(int port, Message msg) override {
     if (port < 0 || port >= static_cast<int>(n_.out_edges.size()))
@@ -187,7 +197,7 @@ class CallEmitter final : public Emitter {
   /// Key-preserving ports that emitted nothing for this input send a tombstone where order is restored.
   void finish() {
     if (!input_) return;
-    for (size_t p = 0; p < emitted_.size(); ++p) {
+    for (size_t p = 0; p < n_.out_edges.size(); ++p) {
       if (emitted_[p] || !n_.out_tomb[p]) continue;
       Envelope env;
       env.stream_seq = input_->stream_seq;
@@ -205,7 +215,7 @@ class CallEmitter final : public Emitter {
   Firing* f_;
   const Envelope* input_;
   bool flushing_;
-  std::vector<int> emitted_;
+  std::array<int, 16> emitted_;
 };
 
 bool stderr_is_tty() {
@@ -232,6 +242,8 @@ struct Runtime::Impl {
   std::string construct_failure;
 
   Impl(const GraphSpec& s, RunOptions o) : spec(s), opts(o) { build(); }
+  // Tasks that edge set-up spawned must finish while the nodes they point to still exist.
+  ~Impl() { g.wait_for_all(); }
 
   void build() {
     const int n = static_cast<int>(spec.nodes.size());
@@ -291,6 +303,7 @@ struct Runtime::Impl {
         for (EdgeRt* e : port)
           if (e->counted) th = th ? std::min(th, e->spec->capacity) : e->spec->capacity;
       nr->threshold = th ? std::max(1, th / nr->max_out) : 0;
+      nr->low_water = nr->threshold / 2;
       if (!nr->source) make_tbb_nodes(*nr);
     }
   }
@@ -360,9 +373,11 @@ struct Runtime::Impl {
   void source_loop(NodeRt& nr) {
     int consecutive_failures = 0;
     while (!stop.load(std::memory_order_acquire)) {
-      if (nr.threshold) {
+      if (nr.threshold && nr.outstanding.load() >= nr.threshold) {
         std::unique_lock<std::mutex> lk(nr.mu);
-        nr.cv.wait(lk, [&] { return stop.load() || nr.outstanding.load() < nr.threshold; });
+        nr.waiting.store(true);  // seq_cst with slot_free's decrement: one of the two sees the other
+        nr.cv.wait(lk, [&] { return stop.load() || nr.outstanding.load() <= nr.low_water; });
+        nr.waiting.store(false);
       }
       if (stop.load(std::memory_order_acquire)) break;
       Firing* f = nr.new_firing();

@@ -4,6 +4,7 @@
 //   --in(any)--> null
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -16,7 +17,9 @@ namespace {
 class NullSink final : public pipeline::Node {
  public:
   explicit NullSink(const pipeline::NodeConfig& cfg)
-      : sleep_us_(cfg.options.get_int("sleep_us")), check_order_(cfg.options.get_bool("check_order")) {
+      : sleep_us_(cfg.options.get_int("sleep_us")),
+        check_order_(cfg.options.get_bool("check_order")),
+        report_(cfg.options.get_string("report")) {
     if (sleep_us_ < 0) throw std::invalid_argument("sleep_us must be >= 0");
   }
 
@@ -32,6 +35,11 @@ class NullSink final : public pipeline::Node {
   }
 
   void close() override {
+    if (!report_.empty()) {
+      std::ofstream out(report_);
+      out << "{\"received\": " << received_.load() << ", \"order_violations\": " << violations_ << "}\n";
+      if (!out) throw std::runtime_error("cannot write report file " + report_);
+    }
     if (violations_)
       throw std::runtime_error(std::to_string(violations_) + " message(s) arrived out of key order");
   }
@@ -46,6 +54,7 @@ class NullSink final : public pipeline::Node {
  private:
   int64_t sleep_us_;
   bool check_order_;
+  std::string report_;
   std::atomic<uint64_t> received_{0};
   mutable std::mutex mu_;
   std::map<uint64_t, uint64_t> last_;
@@ -66,6 +75,8 @@ void register_null(pipeline::Registry& registry) {
        "sleep this long per message (a slow sink)"},
       {"check_order", pipeline::OptionType::Bool, pipeline::Value(false),
        "fail the run if keys of a source arrive out of order"},
+      {"report", pipeline::OptionType::String, pipeline::Value(std::string()),
+       "at close, write {received, order_violations} as JSON to this file"},
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<NullSink>(cfg); };
   registry.add(std::move(c));

@@ -16,13 +16,20 @@ class Passthrough final : public pipeline::Node {
   explicit Passthrough(const pipeline::NodeConfig& cfg)
       : sleep_us_(cfg.options.get_int("sleep_us")),
         spin_us_(cfg.options.get_int("spin_us")),
+        jitter_us_(cfg.options.get_int("jitter_us")),
         fail_every_(cfg.options.get_int("fail_every")) {
-    if (sleep_us_ < 0 || spin_us_ < 0 || fail_every_ < 0)
-      throw std::invalid_argument("sleep_us, spin_us and fail_every must be >= 0");
+    if (sleep_us_ < 0 || spin_us_ < 0 || jitter_us_ < 0 || fail_every_ < 0)
+      throw std::invalid_argument("sleep_us, spin_us, jitter_us and fail_every must be >= 0");
   }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
     if (sleep_us_) std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
+    if (jitter_us_) {
+      // Deterministic per key (a hash), so that a run is repeatable while neighbours finish out of order.
+      uint64_t h = (in.key().seq + 1) * 0x9E3779B97F4A7C15ull;
+      h ^= h >> 29;
+      std::this_thread::sleep_for(std::chrono::microseconds(h % static_cast<uint64_t>(jitter_us_ + 1)));
+    }
     if (spin_us_) {
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
       while (std::chrono::steady_clock::now() < until) {
@@ -35,7 +42,7 @@ class Passthrough final : public pipeline::Node {
   }
 
  private:
-  int64_t sleep_us_, spin_us_, fail_every_;
+  int64_t sleep_us_, spin_us_, jitter_us_, fail_every_;
 };
 
 }  // namespace
@@ -52,6 +59,8 @@ void register_passthrough(pipeline::Registry& registry) {
        "sleep this long per message (slow I/O)"},
       {"spin_us", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
        "busy-wait this long per message (CPU work)"},
+      {"jitter_us", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
+       "sleep a pseudo-random 0..jitter_us per message (makes concurrent calls finish out of order)"},
       {"fail_every", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
        "throw for messages whose key seq+1 is a multiple of this; 0 = never"},
   };

@@ -1,0 +1,66 @@
+// Runs the real `vatt` binary as a child process, for tests of the command line (exit codes, signals,
+// output).
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace vatt::test {
+
+inline std::string vatt_binary() {
+  return std::string(VATT_BINARY_DIR) + "/tools/vatt";
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string output;  ///< stdout and stderr together
+};
+
+/// Runs vatt with `args`; when `signal_after_ms` >= 0 sends `signo` after that long. Waits for the exit.
+inline Result run_vatt(const std::vector<std::string>& args, int signal_after_ms = -1, int signo = SIGTERM) {
+  char tmpl[] = "/tmp/vatt-test-out-XXXXXX";
+  int fd = mkstemp(tmpl);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    std::string bin = vatt_binary();
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  if (signal_after_ms >= 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(signal_after_ms));
+    kill(pid, signo);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(tmpl);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.output = ss.str();
+  close(fd);
+  unlink(tmpl);
+  return r;
+}
+
+inline std::string temp_path(const std::string& name) {
+  return "/tmp/vatt-test-" + std::to_string(getpid()) + "-" + name;
+}
+
+}  // namespace vatt::test

@@ -1,0 +1,259 @@
+// Graph-file validation (issue: foundation, item 3): every kind of error is found before any data flows and
+// is reported at its exact LINE:COL with what was expected.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/pipeline/test_util.h"
+
+namespace vatt::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A valid graph the error cases below are variations of. Line numbers matter: keep this layout.
+const char* kValid = R"(graph: t
+nodes:
+  - { id: src, type: counter, options: { count: 10 } }
+  - { id: work, type: passthrough }
+  - { id: sink, type: null }
+  - { id: log, type: log }
+edges:
+  - src.out -> work.in
+  - work.out -> sink.in
+  - src.errors -> log.in
+  - work.errors -> log.in
+)";
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) s.replace(pos, from.size(), to);
+  return s;
+}
+
+TEST(GraphLoader, ValidGraphHasNoProblemsAndDefaultsApplied) {
+  EXPECT_TRUE(problems(kValid).empty());
+  auto spec = pipeline::load_graph_text(kValid, "test.yaml", test_registry());
+  ASSERT_EQ(spec.nodes.size(), 4u);
+  EXPECT_EQ(spec.nodes[0].options.get_int("count"), 10);
+  EXPECT_EQ(spec.nodes[0].options.get_float("rate"), 0.0);  // default filled in
+  EXPECT_EQ(spec.edges.size(), 4u);
+  EXPECT_EQ(spec.edges[0].capacity, 64);
+  // passthrough's "@in" output resolves to the type flowing in.
+  EXPECT_EQ(spec.nodes[1].out_types[0], "count");
+}
+
+TEST(GraphLoader, YamlSyntaxErrorHasItsLine) {
+  auto p = problems(
+      replace(kValid, "  - { id: work, type: passthrough }", "  - { id: work, type: [passthrough }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].substr(0, 2), "4:") << p[0];
+  EXPECT_THAT(p[0], HasSubstr("YAML syntax"));
+}
+
+TEST(GraphLoader, UnknownNodeTypeNamesTheKnownOnes) {
+  auto p = problems(replace(kValid, "type: passthrough", "type: passthru"));
+  ASSERT_EQ(p.size(), 1u) << p[0];
+  EXPECT_EQ(p[0],
+            "4:23: unknown node type 'passthru'; known types: batch, counter, log, needs_path, null, "
+            "passthrough, takes_batch");
+}
+
+TEST(GraphLoader, UnknownOptionPointsAtTheKey) {
+  auto p = problems(replace(kValid, "options: { count: 10 }", "options: { cont: 10 }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "3:42: unknown option 'cont' for node 'src' (type counter); expected one of: count, rate, "
+            "payload_bytes, source");
+}
+
+TEST(GraphLoader, IllTypedOptionPointsAtTheValue) {
+  auto p = problems(replace(kValid, "count: 10", "count: 1.5"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "3:49: option 'count' of node 'src': expected an integer, got '1.5'");
+  p = problems(replace(kValid, "{ id: work, type: passthrough }",
+                       "{ id: work, type: passthrough, options: { sleep_us: [1] } }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("option 'sleep_us' of node 'work': expected int, got a list"));
+}
+
+TEST(GraphLoader, MissingRequiredOptionNamesItsTypeAndDoc) {
+  std::string g = replace(kValid, "  - { id: log, type: log }",
+                          "  - { id: log, type: log }\n  - { id: need, type: needs_path }");
+  g = replace(g, "work.out -> sink.in", "work.out -> sink.in\n  - work.out -> need.in");
+  auto p = problems(g);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "7:5: node 'need' (type needs_path) is missing required option 'path' (string: a file)");
+  EXPECT_TRUE(problems(g, {"need.path=/tmp/x"}).empty());
+}
+
+TEST(GraphLoader, UnknownPortSaysWhichPortsExist) {
+  auto p = problems(replace(kValid, "src.out -> work.in", "src.output -> work.in"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "8:5: node 'src' (type counter) has no output port 'output'; outputs: out, errors");
+  p = problems(replace(kValid, "src.out -> work.in", "src.out -> work.out"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "8:5: 'work.out' is an output port; an edge goes from an output to an input");
+}
+
+TEST(GraphLoader, DanglingEdgeToAnUnknownNode) {
+  auto p = problems(replace(kValid, "work.out -> sink.in", "work.out -> sinc.in"));
+  ASSERT_GE(p.size(), 1u);
+  EXPECT_EQ(p[0], "9:5: edge refers to unknown node 'sinc'; nodes: src, work, sink, log");
+}
+
+TEST(GraphLoader, DuplicateEdge) {
+  auto p = problems(replace(kValid, "  - work.out -> sink.in\n",
+                            "  - work.out -> sink.in\n  - { from: work.out, to: sink.in }\n"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "10:7: duplicate edge work.out -> sink.in (first at line 9)");
+}
+
+TEST(GraphLoader, PortTypeMismatchThroughAPassThrough) {
+  // counter -> passthrough -> takes_batch: passthrough forwards 'count', the sink expects 'batch'.
+  auto g = replace(kValid, "{ id: sink, type: null }", "{ id: sink, type: takes_batch }");
+  auto p = problems(g);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "9:5: type mismatch on edge work.out -> sink.in: work.out sends 'count' but input 'in' of node "
+            "'sink' expects 'batch'");
+  // With a batch node in between the types agree.
+  g = replace(kValid, "{ id: sink, type: null }",
+              "{ id: sink, type: takes_batch }\n  - { id: b, type: batch }");
+  g = replace(g, "work.out -> sink.in", "work.out -> b.in\n  - b.out -> sink.in\n  - b.errors -> log.in");
+  EXPECT_TRUE(problems(g).empty());
+}
+
+TEST(GraphLoader, UnconsumedErrorsPort) {
+  auto p = problems(replace(kValid, "  - work.errors -> log.in\n", ""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "4:5: the errors port of node 'work' is not consumed; connect it, e.g. 'work.errors -> log.in' "
+            "with a node of type log");
+}
+
+TEST(GraphLoader, UnconnectedInputAndOutput) {
+  auto p = problems(replace(kValid, "  - work.out -> sink.in\n", ""));
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0],
+            "4:5: output port 'out' of node 'work' is not connected; connect it (a node of type null "
+            "discards messages)");
+  EXPECT_EQ(p[1], "5:5: input port 'in' of node 'sink' is not connected (nothing would reach it)");
+}
+
+TEST(GraphLoader, CycleMustBeMarkedAsBackEdge) {
+  const char* cyc = R"(graph: t
+nodes:
+  - { id: src, type: counter }
+  - { id: a, type: passthrough }
+  - { id: b, type: passthrough }
+  - { id: sink, type: null }
+  - { id: log, type: log }
+edges:
+  - src.out -> a.in
+  - a.out -> b.in
+  - b.out -> a.in
+  - b.out -> sink.in
+  - src.errors -> log.in
+  - a.errors -> log.in
+  - b.errors -> log.in
+)";
+  auto p = problems(cyc);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("closes a cycle; mark one edge of the cycle with 'back: true'"));
+  EXPECT_TRUE(p[0].rfind("10:5:", 0) == 0 || p[0].rfind("11:5:", 0) == 0) << p[0];
+  EXPECT_TRUE(problems(replace(cyc, "- b.out -> a.in", "- { from: b.out, to: a.in, back: true }")).empty());
+}
+
+TEST(GraphLoader, ConcurrencyBeyondTheTypesMaximum) {
+  auto p = problems(replace(kValid, "{ id: src, type: counter, options: { count: 10 } }",
+                            "{ id: src, type: counter, concurrency: 2, options: { count: 10 } }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "3:44: concurrency of node 'src' (type counter): expected an integer from 1 to 1 (this type is "
+            "serial)");
+}
+
+TEST(GraphLoader, OrderedPortNeedsOneLosslessSequence) {
+  const char* two = R"(graph: t
+nodes:
+  - { id: s1, type: counter }
+  - { id: s2, type: counter }
+  - { id: sink, type: null, ordered: [in] }
+  - { id: log, type: log }
+edges:
+  - s1.out -> sink.in
+  - s2.out -> sink.in
+  - s1.errors -> log.in
+  - s2.errors -> log.in
+)";
+  auto p = problems(two);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "5:5: input 'in' of node 'sink' is ordered, but its messages come from 2 sequences (s1.out, "
+            "s2.out); order can be restored within one sequence only");
+  auto lossy = replace(kValid, "{ id: sink, type: null }", "{ id: sink, type: null, ordered: [in] }");
+  lossy = replace(lossy, "- src.out -> work.in", "- { from: src.out, to: work.in, policy: drop_oldest }");
+  p = problems(lossy);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("a drop_oldest edge upstream loses messages"));
+}
+
+TEST(GraphLoader, UnknownKeysEverywhere) {
+  auto p = problems(std::string("grph: x\n") + kValid);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "1:1: unknown key 'grph'; expected one of: graph, description, defaults, nodes, edges");
+  p = problems(
+      replace(kValid, "{ id: work, type: passthrough }", "{ id: work, type: passthrough, threads: 2 }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "4:36: unknown node key 'threads'; expected one of: id, type, options, concurrency, ordered");
+  p = problems(replace(kValid, "- src.out -> work.in", "- { from: src.out, to: work.in, size: 3 }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "8:35: unknown edge key 'size'; expected one of: from, to, queue, policy, back");
+}
+
+TEST(GraphLoader, EdgeBoundsAndPolicies) {
+  auto g = replace(kValid, "graph: t\n", "graph: t\ndefaults: { queue: 8, policy: drop_oldest }\n");
+  g = replace(g, "- src.out -> work.in", "- { from: src.out, to: work.in, queue: 3, policy: block }");
+  auto spec = pipeline::load_graph_text(g, "test.yaml", test_registry());
+  EXPECT_EQ(spec.edges[0].capacity, 3);
+  EXPECT_EQ(spec.edges[0].policy, pipeline::EdgePolicy::Block);
+  EXPECT_EQ(spec.edges[1].capacity, 8);
+  EXPECT_EQ(spec.edges[1].policy, pipeline::EdgePolicy::DropOldest);
+  auto p = problems(replace(kValid, "- src.out -> work.in", "- { from: src.out, to: work.in, queue: 0 }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "8:42: queue bound: expected an integer from 1 to 16777216");
+  p = problems(replace(kValid, "- src.out -> work.in", "- { from: src.out, to: work.in, policy: newest }"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "8:43: edge policy: expected block or drop_oldest");
+}
+
+TEST(GraphLoader, SetOverridesAreTypedAndChecked) {
+  auto spec =
+      pipeline::load_graph_text(kValid, "test.yaml", test_registry(), {"src.count=99", "work.concurrency=3"});
+  EXPECT_EQ(spec.nodes[0].options.get_int("count"), 99);
+  EXPECT_EQ(spec.nodes[1].concurrency, 3);
+  auto p = problems(kValid, {"src.cont=5"});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "--set src.cont=5: unknown option 'cont' for node 'src' (type counter); expected one of: count, "
+            "rate, payload_bytes, source, concurrency");
+  p = problems(kValid, {"src.count=many"});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "--set src.count=many: option 'count' of node 'src': expected an integer, got 'many'");
+  p = problems(kValid, {"nosuch.count=1", "srccount"});
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0], "--set nosuch.count=1: unknown node 'nosuch'; nodes of this graph: src, work, sink, log");
+  EXPECT_EQ(p[1], "--set srccount: expected NODE.OPTION=VALUE");
+}
+
+TEST(GraphLoader, AllProblemsAreReportedNotOnlyTheFirst) {
+  auto g = replace(kValid, "type: passthrough", "type: passthru");
+  g = replace(g, "count: 10", "count: x");
+  auto p = problems(g);
+  EXPECT_EQ(p.size(), 2u);
+}
+
+}  // namespace
+}  // namespace vatt::test

@@ -1,0 +1,75 @@
+// Test helpers shared by the pipeline suites.
+#include "tests/pipeline/test_util.h"
+
+#include <fstream>
+
+#include "nodes/register_all.h"
+#include "pipeline/runtime.h"
+
+namespace vatt::test {
+
+namespace {
+class Sink final : public pipeline::Node {};
+}  // namespace
+
+const pipeline::Registry& test_registry() {
+  static const pipeline::Registry reg = [] {
+    pipeline::Registry r;
+    nodes::register_all_nodes(r);
+    pipeline::NodeContract a;
+    a.type = "needs_path";
+    a.doc = "test node with a required option";
+    a.inputs = {{"in", "any", ""}};
+    a.errors_port = false;
+    a.options = {{"path", pipeline::OptionType::String, std::nullopt, "a file"}};
+    a.create = [](const pipeline::NodeConfig&) { return std::make_unique<Sink>(); };
+    r.add(a);
+    pipeline::NodeContract b;
+    b.type = "takes_batch";
+    b.doc = "test node whose input is typed";
+    b.inputs = {{"in", "batch", ""}};
+    b.errors_port = false;
+    b.create = [](const pipeline::NodeConfig&) { return std::make_unique<Sink>(); };
+    r.add(b);
+    return r;
+  }();
+  return reg;
+}
+
+pipeline::RunMetrics run_yaml(const std::string& yaml, const std::vector<std::string>& sets, int threads) {
+  auto spec = pipeline::load_graph_text(yaml, "test.yaml", test_registry(), sets);
+  pipeline::RunOptions ro;
+  ro.threads = threads;
+  ro.progress_interval = 0;
+  pipeline::Runtime rt(spec, ro);
+  return rt.run();
+}
+
+std::vector<std::string> problems(const std::string& yaml, const std::vector<std::string>& sets) {
+  try {
+    pipeline::load_graph_text(yaml, "test.yaml", test_registry(), sets);
+  } catch (const pipeline::GraphError& e) {
+    std::vector<std::string> out;
+    for (const auto& d : e.diagnostics()) {
+      std::string s = d.str();
+      if (s.rfind("test.yaml:", 0) == 0) s = s.substr(10);
+      out.push_back(s);
+    }
+    return out;
+  }
+  return {};
+}
+
+long peak_rss_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+}  // namespace vatt::test
