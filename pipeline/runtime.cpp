@@ -13,6 +13,8 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <deque>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -44,10 +46,6 @@ struct Envelope {
       nullptr;  ///< producer's call to release when the consumer takes this (null: uncounted edge)
 };
 
-struct SeqOf {
-  size_t operator()(const Envelope& e) const { return static_cast<size_t>(e.stream_seq); }
-};
-
 void release(Firing* f);
 
 struct EdgeRt {
@@ -55,8 +53,7 @@ struct EdgeRt {
   int index = 0;
   bool counted = false;  ///< blocking, not a back edge: occupies a slot of the producer
   NodeRt* to = nullptr;
-  flow::queue_node<Envelope>* queue = nullptr;    ///< entry for unordered ports (one per edge)
-  flow::sequencer_node<Envelope>* seq = nullptr;  ///< entry for ordered ports (shared by the port's edges)
+  int lane = 0;  ///< consumer's lane: its own FIFO, or the reorder lane of an ordered port
   std::atomic<int64_t> depth{0}, max_depth{0};
   std::atomic<uint64_t> passed{0}, dropped{0};
 };
@@ -75,11 +72,20 @@ struct NodeRt {
   std::unique_ptr<std::atomic<uint64_t>[]> out_seq;
   int threshold = 0;  // most calls with messages in flight; 0 = unbounded
 
-  std::vector<std::unique_ptr<flow::queue_node<Envelope>>> queues;
-  std::vector<std::unique_ptr<flow::sequencer_node<Envelope>>> sequencers;
-  std::unique_ptr<flow::limiter_node<Envelope, int>> limiter;
-  std::unique_ptr<flow::function_node<Envelope, flow::continue_msg, flow::queueing>> body_q;
-  std::unique_ptr<flow::function_node<Envelope, flow::continue_msg, flow::rejecting>> body_r;
+  // Admission gate: at most `limit` calls admitted (queued in or running on the function_node) and not yet
+  // released; the rest wait in lanes (one FIFO per unordered in-edge, one reorder buffer per ordered port).
+  struct Lane {
+    std::deque<Envelope> fifo;
+    bool ordered = false;
+    uint64_t next_seq = 0;                 // ordered: the next sequence position to release
+    std::map<uint64_t, Envelope> pending;  // ordered: arrived ahead of next_seq
+  };
+  std::mutex gate_mu;
+  std::vector<Lane> lanes;
+  size_t waiting_msgs = 0, rr = 0;
+  int admitted = 0;
+  int limit = std::numeric_limits<int>::max();
+  std::unique_ptr<flow::function_node<Envelope, flow::continue_msg, flow::queueing>> body;
 
   // Sources: a thread, throttled by `outstanding` < threshold.
   std::thread thread;
@@ -101,15 +107,21 @@ struct NodeRt {
         std::lock_guard<std::mutex> lk(mu);
         cv.notify_one();
       }
-    } else if (limiter) {
-      limiter->decrementer().try_put(1);
+    } else {
+      admit(nullptr, nullptr, true);
     }
   }
   Firing* new_firing() {
-    if (!threshold) return nullptr;
-    if (source) outstanding.fetch_add(1, std::memory_order_acq_rel);
+    if (source) {
+      if (!threshold) return nullptr;
+      outstanding.fetch_add(1, std::memory_order_acq_rel);
+    }
     return new Firing(this);
   }
+
+  /// Adds `incoming` (if any) to its lane, releases a finished call's slot (if `freed`), and hands waiting
+  /// messages to the function_node while slots are free.
+  void admit(EdgeRt* e, const Envelope* incoming, bool freed);
 };
 
 void release(Firing* f) {
@@ -125,26 +137,68 @@ void note_max(std::atomic<int64_t>& m, int64_t v) {
   }
 }
 
-void deliver(EdgeRt& e, const Envelope& proto, Firing* f) {
-  if (e.spec->policy == EdgePolicy::DropOldest && e.queue &&
-      e.depth.load(std::memory_order_acquire) >= e.spec->capacity) {
-    Envelope old;
-    if (e.queue->try_get(old)) {
-      e.dropped.fetch_add(1, std::memory_order_relaxed);
-      e.depth.fetch_sub(1, std::memory_order_acq_rel);
-      release(old.firing);
+void NodeRt::admit(EdgeRt* e, const Envelope* incoming, bool freed) {
+  Envelope dropped;
+  bool has_dropped = false;
+  {
+    std::lock_guard<std::mutex> lk(gate_mu);
+    if (freed) --admitted;
+    if (incoming) {
+      // Depth is counted under the gate's lock so that a drop and its replacement are never both visible.
+      int64_t depth = e->depth.fetch_add(1, std::memory_order_acq_rel) + 1;
+      Lane& lane = lanes[e->lane];
+      if (!lane.ordered && waiting_msgs == 0 && admitted < limit) {
+        ++admitted;  // fast path: nothing waits, a slot is free
+        body->try_put(*incoming);
+      } else if (lane.ordered) {
+        lane.pending.emplace(incoming->stream_seq, *incoming);
+        for (auto it = lane.pending.begin(); it != lane.pending.end() && it->first == lane.next_seq;
+             it = lane.pending.erase(it), ++lane.next_seq) {
+          lane.fifo.push_back(std::move(it->second));
+          ++waiting_msgs;
+        }
+      } else {
+        if (e->spec->policy == EdgePolicy::DropOldest && !lane.fifo.empty() && depth > e->spec->capacity) {
+          dropped = std::move(lane.fifo.front());
+          lane.fifo.pop_front();
+          --waiting_msgs;
+          depth = e->depth.fetch_sub(1, std::memory_order_acq_rel) - 1;
+          has_dropped = true;
+        }
+        lane.fifo.push_back(*incoming);
+        ++waiting_msgs;
+      }
+      note_max(e->max_depth, depth);
+    }
+    // Round-robin over lanes so that one busy in-edge cannot starve another.
+    // try_put only spawns a task (it never runs the body here), so it is safe under the lock, and doing it
+    // under the lock keeps the function_node's queue in admission order (what ordered ports rely on).
+    while (waiting_msgs && admitted < limit) {
+      for (size_t k = 0; k < lanes.size(); ++k) {
+        Lane& lane = lanes[(rr + k) % lanes.size()];
+        if (lane.fifo.empty()) continue;
+        body->try_put(lane.fifo.front());
+        lane.fifo.pop_front();
+        --waiting_msgs;
+        ++admitted;
+        rr = (rr + k + 1) % lanes.size();
+        break;
+      }
     }
   }
+  if (has_dropped) {
+    e->dropped.fetch_add(1, std::memory_order_relaxed);
+    release(dropped.firing);
+  }
+}
+
+void deliver(EdgeRt& e, const Envelope& proto, Firing* f) {
   Envelope env = proto;
   env.edge = e.index;
   env.port = e.spec->to_port;
   env.firing = e.counted ? f : nullptr;
   if (env.firing) env.firing->refs.fetch_add(1, std::memory_order_acq_rel);
-  note_max(e.max_depth, e.depth.fetch_add(1, std::memory_order_acq_rel) + 1);
-  if (e.seq)
-    e.seq->try_put(env);
-  else
-    e.queue->try_put(env);
+  e.to->admit(&e, &env, false);
 }
 
 /// The Emitter handed to one call. Enforces max_out, stamps keys and sequence positions, routes errors.
@@ -309,39 +363,35 @@ struct Runtime::Impl {
   }
 
   void make_tbb_nodes(NodeRt& nr) {
-    const size_t conc = static_cast<size_t>(nr.spec->concurrency);
     NodeRt* self = &nr;
-    auto fire = [this, self](const Envelope& env) -> flow::continue_msg {
-      this->fire(*self, env);
-      return flow::continue_msg();
-    };
-    flow::receiver<Envelope>* entry = nullptr;
-    if (nr.threshold) {
-      nr.body_q =
-          std::make_unique<flow::function_node<Envelope, flow::continue_msg, flow::queueing>>(g, conc, fire);
-      nr.limiter = std::make_unique<flow::limiter_node<Envelope, int>>(g, static_cast<size_t>(nr.threshold));
-      flow::make_edge(*nr.limiter, *nr.body_q);
-      entry = nr.limiter.get();
-    } else {
-      nr.body_r =
-          std::make_unique<flow::function_node<Envelope, flow::continue_msg, flow::rejecting>>(g, conc, fire);
-      entry = nr.body_r.get();
-    }
+    nr.body = std::make_unique<flow::function_node<Envelope, flow::continue_msg, flow::queueing>>(
+        g, static_cast<size_t>(nr.spec->concurrency),
+        [this, self](const Envelope& env) -> flow::continue_msg {
+          this->fire(*self, env);
+          return flow::continue_msg();
+        });
+    // Slots: the bound of the node's blocking outputs. Without any, admit only as many as run at once when a
+    // drop_oldest edge comes in (so that waiting messages stay droppable), else everything.
+    bool drop_in = false;
+    for (EdgeRt* e : nr.in_edges) drop_in |= e->spec->policy == EdgePolicy::DropOldest;
+    if (nr.threshold)
+      nr.limit = nr.threshold;
+    else if (drop_in)
+      nr.limit = nr.spec->concurrency;
     const auto& c = *nr.spec->contract;
-    std::vector<flow::sequencer_node<Envelope>*> port_seq(c.inputs.size(), nullptr);
-    for (size_t p = 0; p < c.inputs.size(); ++p) {
-      if (!nr.spec->ordered[p]) continue;
-      nr.sequencers.push_back(std::make_unique<flow::sequencer_node<Envelope>>(g, SeqOf()));
-      port_seq[p] = nr.sequencers.back().get();
-      flow::make_edge(*port_seq[p], *entry);
-    }
+    std::vector<int> port_lane(c.inputs.size(), -1);
     for (EdgeRt* e : nr.in_edges) {
-      if (auto* s = port_seq[e->spec->to_port]) {
-        e->seq = s;
+      const int p = e->spec->to_port;
+      if (nr.spec->ordered[p]) {
+        if (port_lane[p] < 0) {
+          port_lane[p] = static_cast<int>(nr.lanes.size());
+          nr.lanes.emplace_back();
+          nr.lanes.back().ordered = true;
+        }
+        e->lane = port_lane[p];
       } else {
-        nr.queues.push_back(std::make_unique<flow::queue_node<Envelope>>(g));
-        e->queue = nr.queues.back().get();
-        flow::make_edge(*e->queue, *entry);
+        e->lane = static_cast<int>(nr.lanes.size());
+        nr.lanes.emplace_back();
       }
     }
   }

@@ -25,8 +25,10 @@ struct Result {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs vatt with `args`; when `signal_after_ms` >= 0 sends `signo` after that long. Waits for the exit.
-inline Result run_vatt(const std::vector<std::string>& args, int signal_after_ms = -1, int signo = SIGTERM) {
+/// Runs vatt with `args`; when `signal_after_ms` >= 0 sends `signo` that long after the output shows `ready`
+/// (so that a slow start under load cannot make the signal arrive before the handlers). Waits for the exit.
+inline Result run_vatt(const std::vector<std::string>& args, int signal_after_ms = -1, int signo = SIGTERM,
+                       const std::string& ready = "running graph") {
   char tmpl[] = "/tmp/vatt-test-out-XXXXXX";
   int fd = mkstemp(tmpl);
   pid_t pid = fork();
@@ -43,6 +45,13 @@ inline Result run_vatt(const std::vector<std::string>& args, int signal_after_ms
     _exit(127);
   }
   if (signal_after_ms >= 0) {
+    for (int i = 0; i < 3000; ++i) {
+      std::ifstream in(tmpl);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (ss.str().find(ready) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(signal_after_ms));
     kill(pid, signo);
   }
