@@ -1,0 +1,26 @@
+// Pretraining optimiser (SPEC §7): Adam(0.9, 0.999, eps 1e-7), no weight decay, learning rate driven by
+// model/schedule.h each step. Model-internal header: includes LibTorch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/config.h"
+
+namespace vatt::model {
+
+/// Adam over the parameters that require grad (a frozen word embedding is left out), with betas, eps and
+/// weight decay from `optim` and the learning rate of step 0.
+std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<torch::Tensor>& params,
+                                              const OptimConfig& optim);
+
+/// Sets the learning rate of every parameter group of an Adam optimiser.
+void set_learning_rate(torch::optim::Adam& adam, double lr);
+
+/// Sets lr_at(optim, step) on `adam` and returns it: call once before each optimiser step.
+double apply_schedule(torch::optim::Adam& adam, const OptimConfig& optim, int64_t step);
+
+}  // namespace vatt::model

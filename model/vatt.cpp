@@ -1,0 +1,280 @@
+// Backbones, heads and the full VATT model, word-vector loading and parameter counting.
+#include "model/vatt.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace vatt::model {
+namespace {
+
+// The reference draws AGG tokens from a Glorot normal over a [dim] vector: stddev dim^-1/2.
+torch::Tensor agg_token(int64_t dim) {
+  return torch::randn({dim}) / std::sqrt(static_cast<double>(dim));
+}
+
+torch::Tensor prepend(const torch::Tensor& token, const torch::Tensor& x) {
+  return torch::cat({token.to(x.dtype()).view({1, 1, -1}).expand({x.size(0), 1, x.size(2)}), x}, 1);
+}
+
+torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+torch::nn::BatchNorm1d batch_norm(const ModelConfig& c, int64_t dim) {
+  return torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(dim).momentum(c.bn_momentum).eps(c.bn_eps));
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------------------------------
+VideoBackboneImpl::VideoBackboneImpl(const ModelConfig& config, TransformerEncoder shared) : config_(config) {
+  const bool ma = static_cast<bool>(shared);
+  const auto& size = ma ? config.shared : config.video;
+  patch = register_module("patch", VideoPatchEmbed(config, size.hidden));
+  if (ma) pre_proj_ = register_module("pre_proj", linear(size.hidden, size.hidden, true));
+  positions =
+      register_module("positions", SpatioTemporalPositions(config.grid_t(), config.grid_h(), config.grid_w(),
+                                                           size.hidden, config.dropout, config.ln_eps));
+  agg = register_parameter("agg", agg_token(size.hidden));
+  if (ma) {
+    encoder_ = shared;
+    post_proj_ = register_module("post_proj", linear(size.hidden, config.post_proj_dim, true));
+    out_dim_ = config.post_proj_dim;
+  } else {
+    encoder_ = register_module("encoder", TransformerEncoder(size, config.dropout, config.ln_eps));
+    out_dim_ = size.hidden;
+  }
+}
+
+torch::Tensor VideoBackboneImpl::tokens(const torch::Tensor& video) {
+  std::array<int64_t, 3> grid{};
+  auto x = patch->forward(video, &grid);
+  if (pre_proj_) x = torch::gelu(pre_proj_->forward(x));
+  x = positions->forward(x, grid[0], grid[1], grid[2]);
+  if (is_training()) x = drop_tokens(x, config_.droptoken_video, config_.droptoken_mode);
+  return prepend(agg, x);
+}
+
+torch::Tensor VideoBackboneImpl::forward(const torch::Tensor& video) {
+  auto y = encoder_->forward(tokens(video));
+  return post_proj_ ? torch::gelu(post_proj_->forward(y)) : y;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+AudioBackboneImpl::AudioBackboneImpl(const ModelConfig& config, TransformerEncoder shared) : config_(config) {
+  const bool ma = static_cast<bool>(shared);
+  const auto& size = ma ? config.shared : config.audio;
+  patch = register_module("patch", AudioPatchEmbed(config, size.hidden));
+  if (ma) pre_proj_ = register_module("pre_proj", linear(size.hidden, size.hidden, true));
+  positions = register_module(
+      "positions", TemporalPositions(config.audio_tokens(), size.hidden, config.dropout, config.ln_eps));
+  agg = register_parameter("agg", agg_token(size.hidden));
+  if (ma) {
+    encoder_ = shared;
+    post_proj_ = register_module("post_proj", linear(size.hidden, config.post_proj_dim, true));
+    out_dim_ = config.post_proj_dim;
+  } else {
+    encoder_ = register_module("encoder", TransformerEncoder(size, config.dropout, config.ln_eps));
+    out_dim_ = size.hidden;
+  }
+}
+
+torch::Tensor AudioBackboneImpl::tokens(const torch::Tensor& audio) {
+  auto x = patch->forward(audio);
+  if (pre_proj_) x = torch::gelu(pre_proj_->forward(x));
+  x = positions->forward(x);
+  if (is_training()) x = drop_tokens(x, config_.droptoken_audio, config_.droptoken_mode);
+  return prepend(agg, x);
+}
+
+torch::Tensor AudioBackboneImpl::forward(const torch::Tensor& audio) {
+  auto y = encoder_->forward(tokens(audio));
+  return post_proj_ ? torch::gelu(post_proj_->forward(y)) : y;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+TextBackboneImpl::TextBackboneImpl(const ModelConfig& config, TransformerEncoder shared) : config_(config) {
+  const bool ma = static_cast<bool>(shared);
+  const auto& size = ma ? config.shared : config.text;
+  embedding = register_module("embedding", torch::nn::Embedding(config.vocab_size, config.word_dim));
+  {
+    // Keras' Embedding default, which the reference used: U(-0.05, 0.05), on the scale of word2vec values.
+    torch::NoGradGuard no_grad;
+    embedding->weight.uniform_(-0.05, 0.05);
+  }
+  if (ma) {
+    pre_proj_ = register_module("pre_proj", linear(config.word_dim, size.hidden, true));
+    positions_ = register_module(
+        "positions", TemporalPositions(config.text_words, size.hidden, config.dropout, config.ln_eps));
+    agg = register_parameter("agg", agg_token(size.hidden));
+    shared_ = shared;
+    post_proj_ = register_module("post_proj", linear(size.hidden, config.post_proj_dim, true));
+    out_dim_ = config.post_proj_dim;
+  } else {
+    agg = register_parameter("agg", agg_token(config.word_dim));
+    pre_proj_ = register_module("pre_proj", linear(config.word_dim, size.hidden, false));
+    t5_ = register_module(
+        "t5", T5Encoder(size, config.dropout, config.ln_eps, config.rel_buckets, config.rel_max_distance));
+    out_dim_ = size.hidden;
+  }
+}
+
+torch::Tensor TextBackboneImpl::forward(const torch::Tensor& ids) {
+  if (ids.dim() != 2) throw std::invalid_argument("text ids must be [B, W]");
+  auto valid = ids != 0;
+  valid = torch::cat({torch::ones({ids.size(0), 1}, valid.options()), valid}, 1);  // the AGG token is real
+  auto x = embedding->forward(ids);
+  if (t5_) {
+    x = torch::gelu(pre_proj_->forward(prepend(agg, x)));
+    return t5_->forward(x, valid);
+  }
+  x = positions_->forward(torch::gelu(pre_proj_->forward(x)));
+  auto y = shared_->forward(prepend(agg, x), padding_bias(valid, x.scalar_type()));
+  return torch::gelu(post_proj_->forward(y));
+}
+
+void TextBackboneImpl::set_word_vectors(const WordVectors& vectors, bool freeze) {
+  auto& w = embedding->weight;
+  if (vectors.table.sizes() != w.sizes())
+    throw std::invalid_argument("word vectors are [" + std::to_string(vectors.table.size(0)) + ", " +
+                                std::to_string(vectors.table.size(1)) + "] but the embedding is [" +
+                                std::to_string(w.size(0)) + ", " + std::to_string(w.size(1)) + "]");
+  {
+    torch::NoGradGuard no_grad;
+    auto found = vectors.found.to(w.device());
+    w.index_put_({found}, vectors.table.to(w.options()).index({found}));
+  }
+  if (freeze) w.set_requires_grad(false);
+}
+
+WordVectors load_word_vectors(const std::string& path, const std::vector<std::string>& vocab, int64_t dim) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open word-vector file '" + path + "'");
+  std::unordered_map<std::string, int64_t> ids;
+  ids.reserve(vocab.size());
+  for (size_t i = 0; i < vocab.size(); ++i) ids.emplace(vocab[i], static_cast<int64_t>(i));
+
+  WordVectors out;
+  const auto v = static_cast<int64_t>(vocab.size());
+  out.table = torch::zeros({v, dim});
+  out.found = torch::zeros({v}, torch::kBool);
+  auto table = out.table.accessor<float, 2>();
+  auto found = out.found.accessor<bool, 1>();
+  std::string line, word;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    std::istringstream fields(line);
+    fields >> word;
+    std::vector<std::string> values;
+    for (std::string s; fields >> s;) values.push_back(s);
+    // word2vec text files start with "count dim".
+    if (line_no == 1 && values.size() == 1 && word.find_first_not_of("0123456789") == std::string::npos)
+      continue;
+    const auto where = path + ":" + std::to_string(line_no);
+    if (static_cast<int64_t>(values.size()) != dim)
+      throw std::runtime_error(where + ": expected a word and " + std::to_string(dim) + " values, got " +
+                               std::to_string(values.size()) + " values");
+    ++out.lines;
+    auto it = ids.find(word);
+    if (it == ids.end() || found[it->second]) continue;
+    for (int64_t j = 0; j < dim; ++j) {
+      char* end = nullptr;
+      const float x = std::strtof(values[j].c_str(), &end);
+      if (end == values[j].c_str() || *end != '\0')
+        throw std::runtime_error(where + ": value " + std::to_string(j + 1) + " '" + values[j] +
+                                 "' is not a number");
+      table[it->second][j] = x;
+    }
+    found[it->second] = true;
+    ++out.found_count;
+  }
+  return out;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+HeadsImpl::HeadsImpl(const ModelConfig& c, int64_t video_dim, int64_t audio_dim, int64_t text_dim) {
+  const int64_t va = c.head_va_dim, vt = c.head_vt_dim;
+  video_va_ = register_module(
+      "video_va", torch::nn::Sequential(linear(video_dim, va, false), batch_norm(c, va), torch::nn::ReLU(),
+                                        linear(va, va, false), batch_norm(c, va)));
+  audio_va_ = register_module("audio_va", linear(audio_dim, va, true));
+  video_vt_ = register_module(
+      "video_vt", torch::nn::Sequential(torch::nn::ReLU(), linear(va, vt, false), batch_norm(c, vt)));
+  text_vt_ = register_module("text_vt", linear(text_dim, vt, true));
+}
+
+torch::Tensor HeadsImpl::video_va(const torch::Tensor& x) {
+  return video_va_->forward(x);
+}
+torch::Tensor HeadsImpl::audio_va(const torch::Tensor& x) {
+  return audio_va_->forward(x);
+}
+torch::Tensor HeadsImpl::video_vt(const torch::Tensor& x) {
+  return video_vt_->forward(x);
+}
+torch::Tensor HeadsImpl::text_vt(const torch::Tensor& x) {
+  return text_vt_->forward(x);
+}
+
+// ----------------------------------------------------------------------------------------------------------
+VattImpl::VattImpl(const ModelConfig& config) : config_(config) {
+  config_.validate();
+  if (config_.modality_agnostic)
+    shared = register_module("shared", TransformerEncoder(config_.shared, config_.dropout, config_.ln_eps));
+  video = register_module("video", VideoBackbone(config_, shared));
+  audio = register_module("audio", AudioBackbone(config_, shared));
+  text = register_module("text", TextBackbone(config_, shared));
+  heads = register_module("heads", Heads(config_, video->out_dim(), audio->out_dim(), text->out_dim()));
+}
+
+VattOutput VattImpl::forward(const torch::Tensor& video_in, const torch::Tensor& audio_in,
+                             const torch::Tensor& text_ids, const torch::Tensor& text_mask) {
+  if (text_ids.dim() != 3) throw std::invalid_argument("text ids must be [B, L, W]");
+  VattOutput out;
+  const auto b = text_ids.size(0), l = text_ids.size(1);
+  out.video_agg = video->forward(video_in).select(1, 0);
+  out.audio_agg = audio->forward(audio_in).select(1, 0);
+  out.text_agg = text->forward(text_ids.reshape({b * l, text_ids.size(2)})).select(1, 0).view({b, l, -1});
+  out.video_va = heads->video_va(out.video_agg);
+  out.audio_va = heads->audio_va(out.audio_agg);
+  out.video_vt = heads->video_vt(out.video_va);
+  out.text_vt = heads->text_vt(out.text_agg);
+  out.text_mask =
+      text_mask.defined() ? text_mask.to(out.video_va.options()) : torch::ones({b}, out.video_va.options());
+  return out;
+}
+
+torch::Tensor VattImpl::embed_video_text_space(const torch::Tensor& video_in) {
+  return heads->video_vt(heads->video_va(video->forward(video_in).select(1, 0)));
+}
+
+torch::Tensor VattImpl::embed_text(const torch::Tensor& ids) {
+  return heads->text_vt(text->forward(ids).select(1, 0));
+}
+
+// ----------------------------------------------------------------------------------------------------------
+int64_t count_parameters(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+ParameterCounts count_parameters(const VattImpl& model) {
+  ParameterCounts c;
+  c.video = count_parameters(*model.video);
+  c.audio = count_parameters(*model.audio);
+  c.text = count_parameters(*model.text);
+  c.text_word_embedding = model.text->embedding->weight.numel();
+  c.shared = model.shared ? count_parameters(*model.shared) : 0;
+  c.heads = count_parameters(*model.heads);
+  c.total = count_parameters(static_cast<const torch::nn::Module&>(model));
+  return c;
+}
+
+}  // namespace vatt::model

@@ -1,0 +1,54 @@
+// SPEC §7: warm-up + quarter-cosine learning rate and the Adam settings.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model/optimiser.h"
+#include "model/schedule.h"
+
+namespace vatt::model {
+namespace {
+
+TEST(Schedule, PaperDefaultsAtKeySteps) {
+  OptimConfig o;  // 1e-4 peak, 5e-5 end, 10k warm-up, 500k steps
+  EXPECT_DOUBLE_EQ(lr_at(o, 0), 0.0);
+  EXPECT_DOUBLE_EQ(lr_at(o, 5000), 5e-5);   // half-way up the linear ramp
+  EXPECT_DOUBLE_EQ(lr_at(o, 10000), 1e-4);  // end of warm-up: the peak
+  // Middle of the cosine: (s - w) / (T - w) = 1/2, cos(pi/4) = sqrt(2)/2.
+  EXPECT_NEAR(lr_at(o, 255000), 5e-5 + 5e-5 * std::sqrt(2.0) / 2, 1e-15);
+  EXPECT_NEAR(lr_at(o, 500000), 5e-5, 1e-15);     // last step: the end rate
+  EXPECT_NEAR(lr_at(o, 600000), 5e-5, 1e-15);     // held afterwards
+  EXPECT_LT(lr_at(o, 400000), lr_at(o, 300000));  // monotone decay
+}
+
+TEST(Schedule, ReleasedCodeWarmupAndNoWarmup) {
+  OptimConfig o;
+  o.warmup_steps = 5000;
+  EXPECT_DOUBLE_EQ(lr_at(o, 2500), 5e-5);
+  EXPECT_DOUBLE_EQ(lr_at(o, 5000), 1e-4);
+  o.warmup_steps = 0;
+  EXPECT_DOUBLE_EQ(lr_at(o, 0), 1e-4);
+}
+
+TEST(Optimiser, AdamSettingsAndScheduleAreApplied) {
+  auto trainable = torch::randn({3}, torch::requires_grad());
+  auto frozen = torch::randn({2});
+  OptimConfig o;
+  auto adam = make_adam({trainable, frozen}, o);
+  ASSERT_EQ(adam->param_groups().size(), 1u);
+  const auto& group = adam->param_groups()[0];
+  ASSERT_EQ(group.params().size(), 1u);  // the frozen tensor is left out
+  EXPECT_TRUE(group.params()[0].is_same(trainable));
+  const auto& opts = static_cast<const torch::optim::AdamOptions&>(group.options());
+  EXPECT_DOUBLE_EQ(std::get<0>(opts.betas()), 0.9);
+  EXPECT_DOUBLE_EQ(std::get<1>(opts.betas()), 0.999);
+  EXPECT_DOUBLE_EQ(opts.eps(), 1e-7);
+  EXPECT_DOUBLE_EQ(opts.weight_decay(), 0.0);
+  EXPECT_DOUBLE_EQ(opts.lr(), 0.0);
+  EXPECT_DOUBLE_EQ(apply_schedule(*adam, o, 10000), 1e-4);
+  EXPECT_DOUBLE_EQ(static_cast<const torch::optim::AdamOptions&>(adam->param_groups()[0].options()).lr(),
+                   1e-4);
+}
+
+}  // namespace
+}  // namespace vatt::model
