@@ -9,6 +9,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${VATT_VENV:-$repo/.venv}"
 torch_version="2.11.0"
+# Python-side checks of our exports (a PyTorch user loading vatt weights) need these beside torch.
+py_extras=(safetensors==0.5.3 numpy==2.2.6)
 
 # Every Debian package the project builds, tests or runs with. Keep sorted; README lists why each is here.
 packages=(
@@ -38,12 +40,12 @@ fi
 # LibTorch from the PyPI torch wheel. Debian's python3 is used for the venv so that python3-venv suffices.
 py=/usr/bin/python3
 if [[ -x "$venv/bin/python" ]] &&
-  "$venv/bin/python" -c "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='$torch_version' else 1)" \
+  "$venv/bin/python" -W ignore -c "import torch,safetensors,numpy,sys; sys.exit(0 if torch.__version__.split('+')[0]=='$torch_version' else 1)" \
     2>/dev/null; then
   echo "setup: torch $torch_version present in $venv"
 else
   echo "setup: installing torch==$torch_version into $venv (about 4.6 GB with its CUDA libraries)"
   [[ -x "$venv/bin/python" ]] || "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check "torch==$torch_version"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "torch==$torch_version" "${py_extras[@]}"
 fi
 echo "setup: done in $(($(date +%s) - start)) s"
