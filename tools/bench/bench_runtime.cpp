@@ -26,7 +26,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace flow = tbb::flow;
 
-double run_runtime(const vatt::pipeline::Registry& reg, long n, int threads) {
+void spin(long us) {
+  if (us <= 0) return;
+  auto until = Clock::now() + std::chrono::microseconds(us);
+  while (Clock::now() < until) {
+  }
+}
+
+double run_runtime(const vatt::pipeline::Registry& reg, long n, int threads, long work_us) {
+  const std::string work = work_us ? ", options: { spin_us: " + std::to_string(work_us) + " }" : "";
   const std::string yaml =
       "graph: bench\n"
       "defaults: { queue: 64 }\n"
@@ -34,9 +42,15 @@ double run_runtime(const vatt::pipeline::Registry& reg, long n, int threads) {
       "  - { id: src, type: counter, options: { count: " +
       std::to_string(n) +
       " } }\n"
-      "  - { id: a, type: passthrough }\n"
-      "  - { id: b, type: passthrough }\n"
-      "  - { id: c, type: passthrough }\n"
+      "  - { id: a, type: passthrough" +
+      work +
+      " }\n"
+      "  - { id: b, type: passthrough" +
+      work +
+      " }\n"
+      "  - { id: c, type: passthrough" +
+      work +
+      " }\n"
       "  - { id: sink, type: null }\n"
       "  - { id: log, type: log }\n"
       "edges:\n"
@@ -57,7 +71,7 @@ double run_runtime(const vatt::pipeline::Registry& reg, long n, int threads) {
   return n / s;
 }
 
-double run_hand_wired(long n, int threads) {
+double run_hand_wired(long n, int threads, long work_us) {
   using Msg = std::shared_ptr<const vatt::pipeline::Count>;
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   flow::graph g;
@@ -73,7 +87,10 @@ double run_hand_wired(long n, int threads) {
     return std::make_shared<const vatt::pipeline::Count>(std::move(c));
   });
   flow::limiter_node<Msg> limit(g, 64);
-  auto noop = [](const Msg& m) { return m; };
+  auto noop = [work_us](const Msg& m) {
+    spin(work_us);
+    return m;
+  };
   flow::function_node<Msg, Msg> a(g, flow::serial, noop), b(g, flow::serial, noop), c(g, flow::serial, noop);
   flow::function_node<Msg, flow::continue_msg> sink(g, flow::serial, [&](const Msg&) {
     ++received;
@@ -105,6 +122,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   long n = 200000;
+  std::vector<long> works = {0};
   int repeats = 5;
   std::vector<int> thread_counts = {1, 2};
   for (int i = 1; i < argc; ++i) {
@@ -114,27 +132,38 @@ int main(int argc, char** argv) {
       repeats = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
       thread_counts = {std::atoi(argv[++i])};
+    else if (!std::strcmp(argv[i], "--work-us") && i + 1 < argc)
+      works.push_back(std::atol(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: bench_runtime [--messages N] [--repeats R] [--threads T]\n");
+      std::fprintf(stderr,
+                   "usage: bench_runtime [--messages N] [--repeats R] [--threads T] [--work-us US]...\n");
       return 2;
     }
   }
   vatt::pipeline::Registry reg;
   vatt::nodes::register_all_nodes(reg);
   std::printf("5-node no-op chain, %ld messages, bound 64, median of %d runs (interleaved)\n", n, repeats);
-  std::printf("%-8s %14s %14s %10s %12s %12s\n", "threads", "runtime msg/s", "hand msg/s", "ratio",
-              "runtime us", "hand us");
-  for (int t : thread_counts) {
-    std::vector<double> ours, hand;
-    run_runtime(reg, n / 10, t);  // warm-up
-    run_hand_wired(n / 10, t);
-    for (int r = 0; r < repeats; ++r) {
-      ours.push_back(run_runtime(reg, n, t));
-      hand.push_back(run_hand_wired(n, t));
+  std::printf("%-8s %-8s %14s %14s %10s %12s %12s\n", "work_us", "threads", "runtime msg/s", "hand msg/s",
+              "ratio", "runtime us", "hand us");
+  for (long w : works) {
+    // With work in the nodes, fewer messages keep each run short.
+    const long m = w ? std::max(2000L, static_cast<long>(n / (1 + 4 * w))) : n;
+    for (int t : thread_counts) {
+      std::vector<double> ours, hand;
+      run_runtime(reg, m / 10, t, w);  // warm-up
+      run_hand_wired(m / 10, t, w);
+      for (int r = 0; r < repeats; ++r) {
+        ours.push_back(run_runtime(reg, m, t, w));
+        hand.push_back(run_hand_wired(m, t, w));
+      }
+      const double o = median(ours), h = median(hand);
+      std::printf("%-8ld %-8d %14.0f %14.0f %9.1f%% %12.3f %12.3f\n", w, t, o, h, 100 * o / h, 1e6 / o,
+                  1e6 / h);
     }
-    const double o = median(ours), h = median(hand);
-    std::printf("%-8d %14.0f %14.0f %9.1f%% %12.3f %12.3f\n", t, o, h, 100 * o / h, 1e6 / o, 1e6 / h);
   }
-  std::printf("us = wall time per message through the whole chain; ratio = runtime rate / hand-wired rate\n");
+  std::printf(
+      "work_us = busy-wait in each of the 3 middle nodes; us = wall time per message through the whole "
+      "chain;\n"
+      "ratio = runtime rate / hand-wired rate\n");
   return 0;
 }
