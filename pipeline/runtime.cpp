@@ -1,6 +1,8 @@
 // Graph runtime on oneTBB: bounded, lossless-by-default edges; errors as data; ordered ports; clean shutdown.
 #include "pipeline/runtime.h"
 
+#include "pipeline/console.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <tbb/flow_graph.h>
@@ -285,10 +287,6 @@ class CallEmitter final : public Emitter {
   std::array<int, 16> emitted_;
 };
 
-bool stderr_is_tty() {
-  return isatty(STDERR_FILENO) == 1;
-}
-
 size_t terminal_width() {
   winsize w{};
   if (ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 20) return w.ws_col;
@@ -557,12 +555,11 @@ struct Runtime::Impl {
     std::mutex rep_mu;
     std::condition_variable rep_cv;
     bool rep_done = false;
-    const bool tty = stderr_is_tty();
+    const bool tty = console_is_tty();
     double interval = opts.quiet                   ? 0
                       : opts.progress_interval < 0 ? (tty ? 1.0 : 10.0)
                                                    : opts.progress_interval;
     std::thread reporter;
-    bool printed_tty = false;
     if (interval > 0) {
       reporter = std::thread([&] {
         RunMetrics prev = snapshot();
@@ -570,10 +567,7 @@ struct Runtime::Impl {
         while (!rep_cv.wait_for(lk, std::chrono::duration<double>(interval), [&] { return rep_done; })) {
           RunMetrics now = snapshot();
           if (tty) {
-            std::string line = progress_line(now, &prev, terminal_width() - 1);
-            std::fprintf(stderr, "\r%s\033[K", line.c_str());
-            std::fflush(stderr);
-            printed_tty = true;
+            console_progress(progress_line(now, &prev, terminal_width() - 1));
           } else {
             spdlog::info("{}", progress_line(now, &prev));
           }
@@ -611,7 +605,7 @@ struct Runtime::Impl {
     }
     rep_cv.notify_all();
     if (reporter.joinable()) reporter.join();
-    if (printed_tty) std::fprintf(stderr, "\n");
+    if (tty) console_progress_done();
 
     RunMetrics m = snapshot();
     if (!failure.empty()) return finish(std::move(m), 1, "failed", failure);
