@@ -1,0 +1,136 @@
+// Augmentation (SPEC §8): crop area and aspect within bounds, the same crop on every frame, flip rate ~0.5,
+// colour rate ~0.8, reproducible from the seed, exact geometry on known images.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nodes/train/augment.h"
+
+namespace vatt::nodes {
+namespace {
+
+TEST(Augment, CropAreaAndAspectStayWithinTheSpecBounds) {
+  AugmentOptions o;
+  const int H = 240, W = 320;
+  int flips = 0, colours = 0;
+  const int n = 4000;
+  for (int s = 0; s < n; ++s) {
+    auto d = draw_augment(H, W, o, 1000 + s);
+    ASSERT_GE(d.x, 0);
+    ASSERT_GE(d.y, 0);
+    ASSERT_LE(d.x + d.w, W);
+    ASSERT_LE(d.y + d.h, H);
+    const double area = static_cast<double>(d.w) * d.h / (H * W);
+    const double aspect = static_cast<double>(d.w) / d.h;
+    if (!(d.w == W && d.h == H)) {  // the fallback (whole frame) is allowed too
+      EXPECT_GE(area, 0.08 - 0.01) << s;
+      EXPECT_LE(area, 1.0 + 1e-9) << s;
+      EXPECT_GE(aspect, 0.5 * 0.93) << s;  // rounding to whole pixels
+      EXPECT_LE(aspect, 2.0 / 0.93) << s;
+    }
+    flips += d.flip;
+    colours += d.color;
+    if (d.color) {
+      EXPECT_LE(std::abs(d.brightness), 32.0 / 255.0 + 1e-12);
+      EXPECT_GE(d.saturation, 0.6);
+      EXPECT_LE(d.saturation, 1.4);
+      EXPECT_GE(d.contrast, 0.6);
+      EXPECT_LE(d.contrast, 1.4);
+      EXPECT_LE(std::abs(d.hue), 0.2);
+    }
+  }
+  // Binomial(4000, p): 4 standard deviations.
+  EXPECT_NEAR(flips / static_cast<double>(n), 0.5, 4 * std::sqrt(0.25 / n));
+  EXPECT_NEAR(colours / static_cast<double>(n), 0.8, 4 * std::sqrt(0.16 / n));
+}
+
+TEST(Augment, SameSeedSameDrawDifferentSeedsDiffer) {
+  AugmentOptions o;
+  auto a = draw_augment(256, 256, o, 42), b = draw_augment(256, 256, o, 42),
+       c = draw_augment(256, 256, o, 43);
+  EXPECT_EQ(a.x, b.x);
+  EXPECT_EQ(a.w, b.w);
+  EXPECT_EQ(a.brightness, b.brightness);
+  EXPECT_FALSE(a.x == c.x && a.y == c.y && a.w == c.w && a.h == c.h);
+}
+
+// Frames whose pixel value encodes its column: R = x, G = y, B = frame index.
+std::vector<uint8_t> coded_frames(int t, int h, int w) {
+  std::vector<uint8_t> f(static_cast<size_t>(t) * h * w * 3);
+  for (int k = 0; k < t; ++k)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        uint8_t* p = &f[((static_cast<size_t>(k) * h + y) * w + x) * 3];
+        p[0] = static_cast<uint8_t>(x);
+        p[1] = static_cast<uint8_t>(y);
+        p[2] = static_cast<uint8_t>(k * 10);
+      }
+  return f;
+}
+
+TEST(Augment, SameCropOnEveryFrameAndFlipMirrors) {
+  const int T = 4, H = 100, W = 200, C = 50;
+  auto in = coded_frames(T, H, W);
+  AugmentDraw d;
+  d.x = 20, d.y = 10, d.w = 50, d.h = 50;  // 1:1 scale: every output pixel is exactly one source pixel
+  std::vector<uint8_t> out(static_cast<size_t>(T) * C * C * 3), flipped(out.size());
+  apply_augment(in.data(), T, H, W, d, C, out.data());
+  d.flip = true;
+  apply_augment(in.data(), T, H, W, d, C, flipped.data());
+  for (int k = 0; k < T; ++k)
+    for (int i = 0; i < C; ++i)
+      for (int j = 0; j < C; ++j) {
+        const uint8_t* p = &out[((static_cast<size_t>(k) * C + i) * C + j) * 3];
+        const uint8_t* q = &flipped[((static_cast<size_t>(k) * C + i) * C + j) * 3];
+        ASSERT_EQ(p[0], 20 + j);  // same window on every frame
+        ASSERT_EQ(p[1], 10 + i);
+        ASSERT_EQ(p[2], k * 10);  // frames stay in order, untouched by colour
+        ASSERT_EQ(q[0], 20 + (C - 1 - j));
+        ASSERT_EQ(q[1], 10 + i);
+      }
+}
+
+TEST(Augment, ColourChangeIsTheSameOnEveryFrameAndStaysInRange) {
+  const int T = 3, H = 32, W = 32;
+  std::vector<uint8_t> in(static_cast<size_t>(T) * H * W * 3);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>((i * 37) % 256);
+  // Identical frames in, identical frames out (one draw for the clip).
+  for (int k = 1; k < T; ++k) std::copy(in.begin(), in.begin() + H * W * 3, in.begin() + k * H * W * 3);
+  AugmentOptions o;
+  o.color_p = 1.0;
+  auto d = draw_augment(H, W, o, 7);
+  ASSERT_TRUE(d.color);
+  std::vector<uint8_t> out(static_cast<size_t>(T) * o.crop * o.crop * 3);
+  apply_augment(in.data(), T, H, W, d, o.crop, out.data());
+  const size_t plane = static_cast<size_t>(o.crop) * o.crop * 3;
+  for (int k = 1; k < T; ++k)
+    ASSERT_TRUE(std::equal(out.begin(), out.begin() + plane, out.begin() + k * plane)) << "frame " << k;
+  // Brightness alone moves every channel of a mid-grey by the same delta.
+  std::vector<uint8_t> grey(static_cast<size_t>(H) * W * 3, 128), g2(grey.size());
+  AugmentDraw b;
+  b.w = W, b.h = H, b.color = true, b.brightness = 20.0 / 255.0;
+  apply_augment(grey.data(), 1, H, W, b, W, g2.data());
+  for (uint8_t v : g2) ASSERT_EQ(v, 148);
+}
+
+TEST(Augment, EvaluationIsACentreCropOfTheShortSide) {
+  AugmentOptions o;
+  o.train = false;
+  auto d = draw_augment(240, 320, o, 1);
+  EXPECT_EQ(d.w, 240);
+  EXPECT_EQ(d.h, 240);
+  EXPECT_EQ(d.x, 40);
+  EXPECT_EQ(d.y, 0);
+  EXPECT_FALSE(d.flip);
+  EXPECT_FALSE(d.color);
+}
+
+TEST(Augment, RejectsAWindowOutsideTheFrame) {
+  std::vector<uint8_t> in(10 * 10 * 3), out(4 * 4 * 3);
+  AugmentDraw d;
+  d.x = 5, d.y = 0, d.w = 10, d.h = 10;
+  EXPECT_THROW(apply_augment(in.data(), 1, 10, 10, d, 4, out.data()), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vatt::nodes
