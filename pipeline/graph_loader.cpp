@@ -210,6 +210,11 @@ class Loader {
               error(kv.second, "option '" + name + "' of node '" + ns.id + "': " + why);
               continue;
             }
+            if (auto bad = os->check(*v); !bad.empty()) {
+              error(kv.second, "option '" + name + "' of node '" + ns.id + "': expected " + bad + ", got " +
+                                   value_to_string(*v));
+              continue;
+            }
             values[name] = *v;
           }
         }
@@ -310,6 +315,11 @@ class Loader {
       if (!v && os->type == OptionType::String) v = Value(text);
       if (!v) {
         error(at, "option '" + name + "' of node '" + id + "': " + why);
+        continue;
+      }
+      if (auto bad = os->check(*v); !bad.empty()) {
+        error(at,
+              "option '" + name + "' of node '" + id + "': expected " + bad + ", got " + value_to_string(*v));
         continue;
       }
       ns.options.set(name, *v);

@@ -46,7 +46,38 @@ struct OptionSpec {
   OptionType type;
   std::optional<Value> default_value;  ///< none: the option is required
   std::string doc;
+  // Defaulted so that contracts written as {name, type, default, doc} stay valid (no missing initialisers).
+  std::optional<double> min = std::nullopt;  ///< Int/Float: allowed range (checked when the graph is loaded)
+  std::optional<double> max = std::nullopt;
+  std::vector<std::string> choices = {};  ///< String: the allowed values, when it is a closed set
+
+  /// Empty when `v` satisfies min/max/choices, else constraint().
+  std::string check(const Value& v) const;
+  /// The constraint in words ("an integer >= 0", "one of a, b"); empty when there is none.
+  std::string constraint() const;
 };
+
+/// Option declarations with their constraints, for contracts.
+inline OptionSpec int_option(std::string name, int64_t def, std::string doc, std::optional<double> min = {},
+                             std::optional<double> max = {}) {
+  return OptionSpec{std::move(name), OptionType::Int, Value(def), std::move(doc), min, max, {}};
+}
+inline OptionSpec float_option(std::string name, double def, std::string doc, std::optional<double> min = {},
+                               std::optional<double> max = {}) {
+  return OptionSpec{std::move(name), OptionType::Float, Value(def), std::move(doc), min, max, {}};
+}
+inline OptionSpec bool_option(std::string name, bool def, std::string doc) {
+  return OptionSpec{std::move(name), OptionType::Bool, Value(def), std::move(doc), {}, {}, {}};
+}
+inline OptionSpec string_option(std::string name, std::string def, std::string doc,
+                                std::vector<std::string> choices = {}) {
+  return OptionSpec{std::move(name),   OptionType::String, Value(std::move(def)), std::move(doc), {}, {},
+                    std::move(choices)};
+}
+/// An option without a default: the graph must give it.
+inline OptionSpec required_option(std::string name, OptionType type, std::string doc) {
+  return OptionSpec{std::move(name), type, std::nullopt, std::move(doc), {}, {}, {}};
+}
 
 class Node;
 struct NodeConfig;

@@ -1,6 +1,7 @@
 // Node registry and contract helpers.
 #include "pipeline/registry.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -11,6 +12,33 @@ const OptionSpec* NodeContract::option(const std::string& name) const {
   for (const auto& o : options)
     if (o.name == name) return &o;
   return nullptr;
+}
+
+std::string OptionSpec::check(const Value& v) const {
+  auto number = [&](double x) -> std::string {
+    if ((min && x < *min) || (max && x > *max)) return constraint();
+    return "";
+  };
+  if (const auto* i = std::get_if<int64_t>(&v)) return number(static_cast<double>(*i));
+  if (const auto* d = std::get_if<double>(&v)) return number(*d);
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    if (choices.empty() || std::find(choices.begin(), choices.end(), *s) != choices.end()) return "";
+    return constraint();
+  }
+  return "";
+}
+
+std::string OptionSpec::constraint() const {
+  if (!choices.empty()) {
+    std::string out = "one of ";
+    for (size_t k = 0; k < choices.size(); ++k) out += (k ? ", " : "") + choices[k];
+    return out;
+  }
+  const std::string what = type == OptionType::Int ? "an integer" : "a number";
+  if (min && max) return what + " from " + value_to_string(*min) + " to " + value_to_string(*max);
+  if (min) return what + " >= " + value_to_string(*min);
+  if (max) return what + " <= " + value_to_string(*max);
+  return "";
 }
 
 int NodeContract::input_index(const std::string& name) const {
@@ -41,8 +69,11 @@ void Registry::add(NodeContract c) {
     if (!names.insert("out:" + p.name).second) bad("duplicate output port '" + p.name + "'");
     if (p.type == "@in" && c.inputs.empty()) bad("output '" + p.name + "' says @in but there is no input");
   }
-  for (const auto& o : c.options)
+  for (const auto& o : c.options) {
     if (!names.insert("opt:" + o.name).second) bad("duplicate option '" + o.name + "'");
+    if (o.default_value && !o.check(*o.default_value).empty())
+      bad("the default of option '" + o.name + "' is not " + o.constraint());
+  }
   std::string type = c.type;
   contracts_.emplace(type, std::move(c));
 }
@@ -88,6 +119,7 @@ std::string describe_contract(const NodeContract& c) {
       os << " = " << value_to_string(*o.default_value);
     else
       os << " (required)";
+    if (auto c = o.constraint(); !c.empty()) os << " [" << c << "]";
     os << "  -- " << o.doc << "\n";
   }
   return os.str();

@@ -48,9 +48,8 @@ void register_batch(pipeline::Registry& registry) {
   c.outputs = {
       {"out", "batch", "Batch of `size` messages (the last may be smaller)", pipeline::KeyMode::New}};
   c.options = {
-      {"size", pipeline::OptionType::Int, pipeline::Value(int64_t{32}), "messages per batch"},
-      {"partial", pipeline::OptionType::Bool, pipeline::Value(true),
-       "emit the last, smaller batch at the end"},
+      pipeline::int_option("size", 32, "messages per batch", 1),
+      pipeline::bool_option("partial", true, "emit the last, smaller batch at the end"),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<BatchNode>(cfg); };
   registry.add(std::move(c));

@@ -75,12 +75,10 @@ void register_counter(pipeline::Registry& registry) {
   c.doc = "synthetic source: emits Count{value 0..count-1}, for tests and benchmarks";
   c.outputs = {{"out", "count", "one Count per step, keys (source, value)", pipeline::KeyMode::New}};
   c.options = {
-      {"count", pipeline::OptionType::Int, pipeline::Value(int64_t{1000}), "messages to emit; 0 = endless"},
-      {"rate", pipeline::OptionType::Float, pipeline::Value(0.0),
-       "messages per second; 0 = as fast as possible"},
-      {"payload_bytes", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
-       "bytes of blob carried by each message"},
-      {"source", pipeline::OptionType::Int, pipeline::Value(int64_t{0}), "source id put in the message keys"},
+      pipeline::int_option("count", 1000, "messages to emit; 0 = endless", 0),
+      pipeline::float_option("rate", 0.0, "messages per second; 0 = as fast as possible", 0),
+      pipeline::int_option("payload_bytes", 0, "bytes of blob carried by each message", 0, 1 << 30),
+      pipeline::int_option("source", 0, "source id put in the message keys", 0),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<Counter>(cfg); };
   registry.add(std::move(c));

@@ -59,8 +59,9 @@ void register_log(pipeline::Registry& registry) {
   c.inputs = {{"in", "any", "messages to log, usually from errors ports"}};
   c.errors_port = false;
   c.options = {
-      {"level", pipeline::OptionType::String, pipeline::Value(std::string("warn")), "log level"},
-      {"every", pipeline::OptionType::Int, pipeline::Value(int64_t{1}), "log one message in this many"},
+      pipeline::string_option("level", "warn", "log level",
+                              {"trace", "debug", "info", "warn", "error", "critical"}),
+      pipeline::int_option("every", 1, "log one message in this many", 1),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<LogNode>(cfg); };
   registry.add(std::move(c));

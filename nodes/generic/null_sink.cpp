@@ -71,12 +71,10 @@ void register_null(pipeline::Registry& registry) {
   c.errors_port = false;
   c.max_concurrency = 0;
   c.options = {
-      {"sleep_us", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
-       "sleep this long per message (a slow sink)"},
-      {"check_order", pipeline::OptionType::Bool, pipeline::Value(false),
-       "fail the run if keys of a source arrive out of order"},
-      {"report", pipeline::OptionType::String, pipeline::Value(std::string()),
-       "at close, write {received, order_violations} as JSON to this file"},
+      pipeline::int_option("sleep_us", 0, "sleep this long per message (a slow sink)", 0),
+      pipeline::bool_option("check_order", false, "fail the run if keys of a source arrive out of order"),
+      pipeline::string_option("report", "",
+                              "at close, write {received, order_violations} as JSON to this file"),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<NullSink>(cfg); };
   registry.add(std::move(c));

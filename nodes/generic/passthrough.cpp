@@ -55,14 +55,13 @@ void register_passthrough(pipeline::Registry& registry) {
   c.outputs = {{"out", "@in", "the same message, same key"}};
   c.max_concurrency = 0;
   c.options = {
-      {"sleep_us", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
-       "sleep this long per message (slow I/O)"},
-      {"spin_us", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
-       "busy-wait this long per message (CPU work)"},
-      {"jitter_us", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
-       "sleep a pseudo-random 0..jitter_us per message (makes concurrent calls finish out of order)"},
-      {"fail_every", pipeline::OptionType::Int, pipeline::Value(int64_t{0}),
-       "throw for messages whose key seq+1 is a multiple of this; 0 = never"},
+      pipeline::int_option("sleep_us", 0, "sleep this long per message (slow I/O)", 0),
+      pipeline::int_option("spin_us", 0, "busy-wait this long per message (CPU work)", 0),
+      pipeline::int_option(
+          "jitter_us", 0,
+          "sleep a pseudo-random 0..jitter_us per message (makes concurrent calls finish out of order)", 0),
+      pipeline::int_option("fail_every", 0,
+                           "throw for messages whose key seq+1 is a multiple of this; 0 = never", 0),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<Passthrough>(cfg); };
   registry.add(std::move(c));

@@ -71,10 +71,11 @@ edges:
   }
 }
 
-TEST(GenericNodes, InvalidOptionValuesFailTheRunNamingTheNode) {
+TEST(GenericNodes, OptionConstraintsAreCheckedWhenTheGraphIsLoaded) {
   pipeline::Registry r;
   register_all_nodes(r);
-  auto spec = pipeline::load_graph_text(R"(graph: g
+  try {
+    pipeline::load_graph_text(R"(graph: g
 nodes:
   - { id: src, type: counter, options: { count: -1 } }
   - { id: sink, type: null }
@@ -83,12 +84,32 @@ edges:
   - src.out -> sink.in
   - src.errors -> log.in
 )",
-                                        "g.yaml", r);
-  pipeline::RunOptions ro;
-  ro.progress_interval = 0;
-  auto m = pipeline::Runtime(spec, ro).run();
-  EXPECT_EQ(m.exit_code, 1);
-  EXPECT_NE(m.failure.find("node 'src' (counter): count must be >= 0"), std::string::npos) << m.failure;
+                              "g.yaml", r);
+    FAIL() << "loaded";
+  } catch (const pipeline::GraphError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 2u);
+    EXPECT_EQ(e.diagnostics()[0].str(),
+              "g.yaml:3:49: option 'count' of node 'src': expected an integer >= 0, got -1");
+    EXPECT_EQ(e.diagnostics()[1].str(),
+              "g.yaml:5:45: option 'level' of node 'log': expected one of trace, debug, info, warn, error, "
+              "critical, "
+              "got loud");
+  }
+  EXPECT_THROW(pipeline::load_graph_text(
+                   "graph: g\nnodes:\n  - { id: s, type: counter }\n  - { id: l, type: log }\nedges:\n"
+                   "  - s.out -> l.in\n  - s.errors -> l.in\n",
+                   "g.yaml", r, {"s.payload_bytes=2000000000"}),
+               pipeline::GraphError);
+}
+
+TEST(GenericNodes, AContractWhoseDefaultBreaksItsConstraintIsRefused) {
+  pipeline::Registry r;
+  pipeline::NodeContract c;
+  c.type = "bad";
+  c.outputs = {{"out", "x", ""}};
+  c.options = {pipeline::int_option("n", -5, "must be positive", 1)};
+  c.create = [](const pipeline::NodeConfig&) -> std::unique_ptr<pipeline::Node> { return nullptr; };
+  EXPECT_THROW(r.add(c), std::logic_error);
 }
 
 }  // namespace

@@ -184,9 +184,12 @@ TEST(Runtime, NodeThatFailsToOpenFailsTheRunWithItsName) {
   EXPECT_NE(m.failure.find("node 'sink' failed to close: cannot write report file /nonexistent-dir/x.json"),
             std::string::npos)
       << m.failure;
-  auto bad = run_yaml(chain(10, 8, 1, "sleep_us: -1", ""));
+  auto bad = run_yaml(
+      "graph: f\nnodes:\n  - { id: src, type: counter }\n  - { id: x, type: fails_to_construct }\n"
+      "  - { id: log, type: log }\nedges:\n  - src.out -> x.in\n  - src.errors -> log.in\n");
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.failure.find("node 'work' (passthrough): sleep_us"), std::string::npos) << bad.failure;
+  EXPECT_NE(bad.failure.find("node 'x' (fails_to_construct): no such device"), std::string::npos)
+      << bad.failure;
 }
 
 }  // namespace

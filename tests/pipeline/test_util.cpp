@@ -31,6 +31,15 @@ const pipeline::Registry& test_registry() {
     b.errors_port = false;
     b.create = [](const pipeline::NodeConfig&) { return std::make_unique<Sink>(); };
     r.add(b);
+    pipeline::NodeContract f;
+    f.type = "fails_to_construct";
+    f.doc = "test node whose factory throws";
+    f.inputs = {{"in", "any", ""}};
+    f.errors_port = false;
+    f.create = [](const pipeline::NodeConfig&) -> std::unique_ptr<pipeline::Node> {
+      throw std::runtime_error("no such device");
+    };
+    r.add(f);
     return r;
   }();
   return reg;

@@ -10,7 +10,8 @@
 
 namespace vatt::test {
 
-/// Shipped node types plus `needs_path` (a required string option) and `takes_batch` (input typed "batch").
+/// Shipped node types plus `needs_path` (a required string option), `takes_batch` (input typed "batch") and
+/// `fails_to_construct` (its factory throws).
 const pipeline::Registry& test_registry();
 
 /// Loads `yaml` (named "test.yaml" in messages) and runs it with `threads` workers, no progress output.
