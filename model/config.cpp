@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace vatt::model {
@@ -67,8 +68,11 @@ std::vector<Field> field_table(ModelConfig& c) {
 }
 
 std::string format_double(double v) {
+  // Short where that is exact (0.07, not 0.070000000000000007), 17 digits where it is not, so that a
+  // config printed into a checkpoint parses back to the same bits.
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", v);
+  if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 

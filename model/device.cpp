@@ -33,6 +33,10 @@ bool cpu_has_flag(const std::string& flag) {
 
 }  // namespace
 
+bool cpu_supports_bf16() {
+  return cpu_has_flag("avx512_bf16") || cpu_has_flag("amx_bf16");
+}
+
 std::string torch_version() {
   return TORCH_VERSION;
 }
@@ -52,7 +56,7 @@ DeviceInfo select_device(const std::string& want, int threads) {
   } else if (choice == "cpu") {
     info.device = "cpu";
     info.name = cpu_model_name();
-    info.bf16_supported = cpu_has_flag("avx512_bf16") || cpu_has_flag("amx_bf16");
+    info.bf16_supported = cpu_supports_bf16();
   } else {
     throw std::invalid_argument("unknown device '" + want + "': expected auto, cpu, cuda or cuda:N");
   }

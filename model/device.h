@@ -21,6 +21,9 @@ struct DeviceInfo {
 /// absent.
 DeviceInfo select_device(const std::string& want = "auto", int threads = 0);
 
+/// Whether this CPU computes bf16 matmuls natively (AVX512-BF16 or AMX-BF16 in /proc/cpuinfo).
+bool cpu_supports_bf16();
+
 /// LibTorch version string, e.g. "2.11.0".
 std::string torch_version();
 

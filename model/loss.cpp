@@ -2,6 +2,8 @@
 // gradient can appear even when no clip of the batch has text.
 #include "model/loss.h"
 
+#include "model/precision.h"
+
 namespace vatt::model {
 namespace {
 
@@ -17,6 +19,9 @@ torch::Tensor working_precision(const torch::Tensor& x) {
 torch::Tensor symmetric_mil_nce(const torch::Tensor& anchors, const torch::Tensor& candidates,
                                 const torch::Tensor& has, double temperature) {
   namespace F = torch::nn::functional;
+  // The loss is always fp32: under a bf16 autocast region the einsum below would otherwise run in bf16, whose
+  // 8-bit mantissa is too coarse for logits of magnitude 1/temperature = 14.
+  AutocastGuard fp32(anchors.device().str(), false);
   auto a = F::normalize(working_precision(anchors), F::NormalizeFuncOptions().dim(-1));
   auto c = F::normalize(working_precision(candidates).to(a.scalar_type()), F::NormalizeFuncOptions().dim(-1));
   const auto b = a.size(0), l = c.size(1);

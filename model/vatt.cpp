@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "model/distributed.h"
+
 namespace vatt::model {
 namespace {
 
@@ -23,8 +25,9 @@ torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
-torch::nn::BatchNorm1d batch_norm(const ModelConfig& c, int64_t dim) {
-  return torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(dim).momentum(c.bn_momentum).eps(c.bn_eps));
+// BatchNorm1d unless a process group is set (model/distributed.h): then statistics of the global batch.
+SyncBatchNorm batch_norm(const ModelConfig& c, int64_t dim) {
+  return SyncBatchNorm(dim, c.bn_momentum, c.bn_eps);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@ void register_all_nodes(pipeline::Registry& registry) {
   register_batch(registry);
   register_log(registry);
   register_null(registry);
+  register_video_source(registry);
+  register_clip_store(registry);
 }
 
 }  // namespace vatt::nodes

@@ -36,13 +36,13 @@ void expect_drained_and_flushed(int signo, int expected_exit, const char* status
                     metrics = temp_path("metrics.json");
   std::remove(report.c_str());
   write(graph, endless_graph(report));
-  auto r = run_vatt({"run", graph, "--metrics", metrics, "--progress", "0"}, 700, signo);
+  auto r = run_vatt({"run", graph, "--metrics", metrics, "--progress", "0"}, 1500, signo);
   EXPECT_EQ(r.exit_code, expected_exit) << r.output;
   std::ifstream min(metrics);
   ASSERT_TRUE(min.good()) << "no metrics written\n" << r.output;
   auto m = nlohmann::json::parse(min);
   EXPECT_EQ(m["status"], status);
-  EXPECT_GT(m["nodes"]["src"]["out"].get<int>(), 100);
+  EXPECT_GT(m["nodes"]["src"]["out"].get<int>(), 0);
   // flush() ran: the batch that never filled was emitted; close() ran: the sink wrote its report.
   EXPECT_EQ(m["nodes"]["batch"]["out"], 1);
   std::ifstream rin(report);

@@ -24,6 +24,7 @@ int cmd_version(const Args& args) {
 }
 
 int cmd_bench(const Args& args) {
+  if (!args.empty() && args[0] == "model") return cmd_bench_model(Args(args.begin() + 1, args.end()));
   po::options_description opts("vatt bench options");
   std::string what, device = "auto";
   int threads = 0, n = 2048, repeats = 5;
@@ -39,11 +40,12 @@ int cmd_bench(const Args& args) {
   po::variables_map vm;
   if (auto rc = parse_args(args,
                            "usage: vatt bench matmul [--device D] [--threads N] [--n 2048]\n"
+                           "       vatt bench model --help\n"
                            "Prints this machine's fp32 and bf16 matrix-multiply rate through LibTorch.",
                            opts, pos, vm, hidden))
     return *rc;
   if (what != "matmul") {
-    std::fprintf(stderr, "vatt bench: unknown benchmark '%s'; expected matmul\n", what.c_str());
+    std::fprintf(stderr, "vatt bench: unknown benchmark '%s'; expected matmul or model\n", what.c_str());
     return 2;
   }
   try {

@@ -14,5 +14,8 @@ int cmd_check(const Args& args);
 int cmd_nodes(const Args& args);
 int cmd_version(const Args& args);
 int cmd_bench(const Args& args);
+int cmd_bench_model(const Args& args);  // `vatt bench model ...`, dispatched by cmd_bench
+int cmd_model(const Args& args);
+int cmd_clips(const Args& args);
 
 }  // namespace vatt::cli

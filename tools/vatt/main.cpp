@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "pipeline/console.h"
 #include "tools/vatt/commands.h"
 
 namespace {
@@ -17,7 +18,9 @@ const char* kUsage =
     "  run GRAPH      run a graph file (--set node.option=value, --metrics FILE)\n"
     "  check GRAPH    validate a graph file; prints FILE:LINE:COL: message for each problem\n"
     "  nodes [TYPE]   list node types with their ports, options and concurrency\n"
-    "  bench WHAT     benchmarks: matmul (this machine's fp32/bf16 matrix-multiply rate)\n"
+    "  clips --db DB  list the clips an ingest stored (--source S, --json)\n"
+    "  bench WHAT     benchmarks: matmul (this machine's fp32/bf16 matrix-multiply rate), model (training step)\n"
+    "  model info     parameters and forward GFLOPs of a model configuration (--config mbs, --json)\n"
     "  version        versions of vatt and of the libraries it runs on\n"
     "\n"
     "`vatt COMMAND --help` for a command's options. Exit codes: 0 ok, 1 runtime failure, 2 invalid graph or\n"
@@ -32,10 +35,11 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (!std::strcmp(argv[1], "--version")) return vatt::cli::cmd_version({});
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  vatt::pipeline::install_console_logger();
   const std::map<std::string, int (*)(const vatt::cli::Args&)> commands = {
       {"run", vatt::cli::cmd_run},         {"check", vatt::cli::cmd_check}, {"nodes", vatt::cli::cmd_nodes},
       {"version", vatt::cli::cmd_version}, {"bench", vatt::cli::cmd_bench},
+      {"model", vatt::cli::cmd_model}, {"clips", vatt::cli::cmd_clips},
   };
   auto it = commands.find(argv[1]);
   if (it == commands.end()) {

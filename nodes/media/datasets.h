@@ -1,0 +1,52 @@
+// Dataset layouts users have (SPEC §10), read as they come: captions JSON (HowTo100M, YouCook2), label CSVs
+// (ESC-50 meta, AudioSet segments) and split lists (UCF101/HMDB51/Kinetics style). They attach text segments,
+// labels and a split to sources, matched by file stem.
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "nodes/media/clip.h"
+
+namespace vatt::nodes {
+
+/// A dataset file that cannot be used: "FILE[:LINE]: what was expected".
+class DatasetError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What the dataset files say about one source.
+struct SourceAnnotations {
+  std::vector<TextSegment> segments;  ///< sorted by start
+  std::vector<std::string> labels;
+  std::string split;
+};
+
+class DatasetIndex {
+ public:
+  /// HowTo100M-style {"VIDEO_ID": {"start": [s...], "end": [s...], "text": [...]}, ...} or YouCook2-style
+  /// {"database": {"VIDEO_ID": {"subset": "training", "annotations": [{"segment": [s, e], "sentence":
+  /// ...}]}}}. Times in seconds. Throws DatasetError (malformed JSON, unequal array lengths, end before
+  /// start, bad types).
+  void load_captions_json(const std::string& path);
+  /// ESC-50 `meta/esc50.csv` (header filename,fold,target,category,...: label = category, split = "foldN") or
+  /// AudioSet segments CSV (`# ` comment lines, then YTID, start_seconds, end_seconds, "label,label"). Throws
+  /// DatasetError naming the line.
+  void load_labels_csv(const std::string& path);
+  /// A split list: one path per line (anything after a space is ignored, as in UCF101's "a/b.avi 1"); every
+  /// listed file gets split `name`. Throws DatasetError if unreadable.
+  void load_split_list(const std::string& name, const std::string& path);
+
+  /// The annotations of the media file at `path`, matched by its stem (for AudioSet-style names also without
+  /// a trailing "_<digits>" start-time suffix). Empty when nothing is known.
+  SourceAnnotations lookup(const std::string& path) const;
+  bool empty() const { return by_id_.empty(); }
+
+ private:
+  std::map<std::string, SourceAnnotations> by_id_;
+};
+
+}  // namespace vatt::nodes

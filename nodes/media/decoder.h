@@ -1,0 +1,80 @@
+// Decoding one source with GStreamer into clips whose video and audio are in exact sync (the work behind the
+// `video_source` node, usable on its own in tests and tools).
+//
+//   uridecodebin --video--> videorate -> videoscale -> videoconvert -> RGB @ fps, short side S -> appsink
+//                --audio--> audioconvert -> audioresample -> F32 mono @ rate                  -> appsink
+//                --other--> fakesink
+//
+// Branches are linked in `pad-added`, so a source without audio has no audio sink (a sink that never gets
+// data would never preroll). Clip k covers frames [n_k, n_k + T) at `fps` and samples
+// [round(n_k * rate / fps), ... + S) with T = round(clip_seconds * fps), S = round(clip_seconds * rate):
+// audio is placed by its timestamps (gaps filled with silence, overlaps dropped), so the sample count is
+// exact whatever the source rate, encoder priming or timestamp gaps.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include "nodes/media/clip.h"
+
+namespace vatt::nodes {
+
+struct DecodeOptions {
+  double fps = 10;               ///< output frame rate (videorate)
+  int short_side = 256;          ///< output short side in pixels, aspect kept, even sizes; 0 = source size
+  int sample_rate = 48000;       ///< output audio rate, mono float
+  double clip_seconds = 3.2;     ///< clip length
+  double stride_seconds = 0;     ///< distance between clip starts in mode "all"; 0 = clip_seconds
+  int max_clips = 0;             ///< most clips per source; 0 = all
+  std::string sampling = "all";  ///< "all" (every stride), "uniform" (K evenly spaced), "random" (K random)
+  int clips_per_source = 4;      ///< K for "uniform" and "random"
+  uint64_t seed = 0;             ///< for "random" (mixed with the source URI, so each source differs)
+  double timeout_seconds = 30;   ///< no decoded data for this long = a hung decoder: the source fails
+  int64_t max_pixels = 7680LL * 4320;  ///< larger source frames are rejected (memory)
+  bool require_video = true;           ///< false: audio-only sources give audio-only clips
+  int video_buffers = 4;               ///< appsink bound on decoded frames waiting (memory)
+
+  /// Checks ranges; throws std::invalid_argument naming the option.
+  void validate() const;
+  /// 16 hex digits identifying every option that changes which clips come out, or their content.
+  std::string digest() const;
+};
+
+/// A source that cannot be decoded. `kind` is short and counted ("decode_error", "timeout", "too_short",
+/// "no_video", "no_stream", "unsupported_codec", "huge_resolution", "not_found"); what() names the reason.
+class DecodeError : public std::runtime_error {
+ public:
+  DecodeError(std::string kind, const std::string& reason)
+      : std::runtime_error(reason), kind_(std::move(kind)) {}
+  const std::string& kind() const { return kind_; }
+
+ private:
+  std::string kind_;
+};
+
+struct DecodeStats {
+  uint64_t clips = 0;
+  uint64_t frames = 0;   ///< frames received from the video appsink
+  uint64_t samples = 0;  ///< audio samples received
+};
+
+/// Initialises GStreamer once per process (thread-safe). Throws std::runtime_error if it cannot.
+void ensure_gstreamer();
+
+/// Decodes `uri` and calls `sink` with each clip in order (clip_index, times, frames, audio, flags set; the
+/// caller fills source_id, uri, text and labels). `sink` may block (back-pressure); it returns false to stop.
+/// Stops early, without error, when `stop` becomes true. Throws DecodeError for a source that cannot give
+/// clips; an error after some clips were delivered is thrown too (those clips stay delivered).
+DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
+                         const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop = nullptr);
+
+/// "file:///abs/path" for paths, the URI itself for anything with a scheme.
+std::string to_uri(const std::string& path_or_uri);
+/// 64-bit FNV-1a.
+uint64_t fnv1a64(std::string_view s, uint64_t h = 1469598103934665603ULL);
+std::string hex64(uint64_t v);
+
+}  // namespace vatt::nodes

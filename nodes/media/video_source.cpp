@@ -1,0 +1,418 @@
+// `video_source`: finds media (a file, a folder searched recursively by extension, a list file, or a URI),
+// decodes up to `parallel` sources at once and emits their clips, each with its aligned subtitle text.
+//
+//   video_source --clips(clip)--> ...       keys (source_id, clip_index), source_id = hash of the source URI
+//                --errors-------> ...       one ErrorRecord per bad source (or bad subtitle file), naming it
+//
+// Memory stays bounded: each decoder thread hands clips through a queue of `queue` clips; when it is full the
+// decoder waits, its appsinks fill and GStreamer stops reading; produce() blocks on the queue (sources may).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <variant>
+
+#include "nodes/media/clip.h"
+#include "nodes/media/datasets.h"
+#include "nodes/media/decoder.h"
+#include "nodes/media/subtitles.h"
+#include "nodes/register_all.h"
+
+namespace vatt::nodes {
+namespace {
+
+namespace fs = std::filesystem;
+using pipeline::Message;
+
+struct SourceError {
+  std::string kind, reason;
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string ext_of(const std::string& path) {
+  std::string e = fs::path(path).extension().string();
+  return lower(e.empty() ? e : e.substr(1));
+}
+
+/// Fingerprint of a file's content: its size and the FNV-1a of its first and last MiB (cheap for big files,
+/// and any re-encode or truncation changes it). URIs that are not files: the URI.
+std::string fingerprint(const std::string& path, bool is_file) {
+  if (!is_file) return hex64(fnv1a64(path));
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  uint64_t h = fnv1a64(std::to_string(ec ? 0 : size));
+  std::string buf(1 << 20, '\0');
+  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  h = fnv1a64(std::string_view(buf.data(), static_cast<size_t>(in.gcount())), h);
+  if (!ec && size > buf.size()) {
+    in.clear();
+    in.seekg(-static_cast<std::streamoff>(std::min<uint64_t>(size - buf.size(), buf.size())), std::ios::end);
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h = fnv1a64(std::string_view(buf.data(), static_cast<size_t>(in.gcount())), h);
+  }
+  return hex64(h);
+}
+
+class VideoSource final : public pipeline::Node {
+ public:
+  explicit VideoSource(const pipeline::NodeConfig& cfg) : id_(cfg.id), uri_(cfg.options.get_string("uri")) {
+    const auto& o = cfg.options;
+    opt_.fps = o.get_float("fps");
+    opt_.short_side = static_cast<int>(o.get_int("short_side"));
+    opt_.sample_rate = static_cast<int>(o.get_int("sample_rate"));
+    opt_.clip_seconds = o.get_float("clip_seconds");
+    opt_.stride_seconds = o.get_float("stride_seconds");
+    opt_.max_clips = static_cast<int>(o.get_int("max_clips"));
+    opt_.sampling = o.get_string("sampling");
+    opt_.clips_per_source = static_cast<int>(o.get_int("clips_per_source"));
+    opt_.seed = static_cast<uint64_t>(o.get_int("seed"));
+    opt_.timeout_seconds = o.get_float("timeout_seconds");
+    opt_.max_pixels = o.get_int("max_pixels");
+    opt_.validate();
+    for (const auto& e : o.get_list("extensions")) exts_.insert(lower(e));
+    for (const auto& e : o.get_list("audio_extensions")) audio_exts_.insert(lower(e));
+    parallel_ = static_cast<int>(o.get_int("parallel"));
+    queue_cap_ = static_cast<size_t>(o.get_int("queue"));
+    text_ = o.get_bool("subtitles");
+    candidates_ = static_cast<int>(o.get_int("text_candidates"));
+    labels_from_folder_ = o.get_bool("labels_from_folder");
+    captions_ = o.get_string("captions");
+    labels_csv_ = o.get_string("labels_csv");
+    split_lists_ = o.get_list("split_lists");
+    if (uri_.empty()) throw std::invalid_argument("uri must not be empty");
+    if (parallel_ < 1 || parallel_ > 64) throw std::invalid_argument("parallel must be in [1, 64]");
+    if (queue_cap_ < 1) throw std::invalid_argument("queue must be >= 1");
+    if (candidates_ < 1) throw std::invalid_argument("text_candidates must be >= 1");
+  }
+
+  ~VideoSource() override { join(); }
+
+  void open() override {
+    ensure_gstreamer();
+    load_datasets();
+    list_sources();
+    for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(sources_.size())); ++i) {
+      ++running_;
+      workers_.emplace_back([this] { work(); });
+    }
+    spdlog::info("{}: {} source(s) under {}", id_, sources_.size(), uri_);
+  }
+
+  bool produce(pipeline::Emitter& out) override {
+    std::variant<Clip, SourceError> item;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !q_.empty() || running_ == 0; });
+      if (q_.empty()) return false;
+      item = std::move(q_.front());
+      q_.pop_front();
+    }
+    space_.notify_one();
+    if (auto* e = std::get_if<SourceError>(&item)) {
+      out.error(e->kind, e->reason);
+      return true;
+    }
+    auto& c = std::get<Clip>(item);
+    const pipeline::Key key{c.source_id, c.clip_index};
+    clips_out_.fetch_add(1);
+    out.emit(0, Message::make(key, std::move(c)));
+    return true;
+  }
+
+  void interrupt() override {
+    stop_ = true;
+    cv_.notify_all();
+    space_.notify_all();
+  }
+
+  void close() override { join(); }
+
+  std::map<std::string, double> gauges() const override {
+    return {{"sources", static_cast<double>(sources_.size())},
+            {"sources_done", static_cast<double>(done_.load())},
+            {"clips", static_cast<double>(clips_out_.load())},
+            {"frames", static_cast<double>(frames_.load())},
+            {"bad_sources", static_cast<double>(bad_.load())}};
+  }
+
+ private:
+  struct Source {
+    std::string path;  // a local path, or "" for a URI
+    std::string uri;
+    std::string label;
+  };
+
+  void add_file(const fs::path& p, const fs::path& root) {
+    Source s;
+    s.path = p.string();
+    s.uri = to_uri(s.path);
+    if (labels_from_folder_ && !root.empty()) {
+      const auto rel = fs::relative(p.parent_path(), root);
+      if (!rel.empty() && rel != ".") s.label = rel.begin()->string();
+    }
+    sources_.push_back(std::move(s));
+  }
+
+  /// Reads the dataset files; one that cannot be used is reported once and the ingest goes on without it.
+  void load_datasets() {
+    auto guarded = [&](const std::function<void()>& fn) {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        bad_.fetch_add(1);
+        q_.push_back(SourceError{"bad_dataset", e.what()});  // before the decoders start: no wait for room
+      }
+    };
+    if (!captions_.empty()) guarded([&] { datasets_.load_captions_json(captions_); });
+    if (!labels_csv_.empty()) guarded([&] { datasets_.load_labels_csv(labels_csv_); });
+    for (const auto& entry : split_lists_) {
+      const size_t eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+        throw std::invalid_argument("split_lists entry '" + entry + "': expected NAME=PATH");
+      guarded([&] { datasets_.load_split_list(entry.substr(0, eq), entry.substr(eq + 1)); });
+    }
+  }
+
+  /// Expands `uri` into sources, sorted within a folder so runs are reproducible.
+  void list_sources() {
+    if (uri_.find("://") != std::string::npos && uri_.rfind("file://", 0) != 0) {
+      sources_.push_back({"", uri_, ""});
+      return;
+    }
+    std::string path = uri_.rfind("file://", 0) == 0 ? uri_.substr(7) : uri_;
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<fs::path> found;
+      for (auto it =
+               fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->is_regular_file(ec) && exts_.count(ext_of(it->path().string()))) found.push_back(it->path());
+      }
+      std::sort(found.begin(), found.end());
+      for (const auto& p : found) add_file(p, path);
+      return;
+    }
+    if (!fs::exists(path, ec)) throw std::runtime_error("uri '" + uri_ + "': no such file or directory");
+    const std::string e = ext_of(path);
+    if (e == "txt" || e == "list") {
+      std::ifstream in(path);
+      std::string line;
+      const fs::path base = fs::path(path).parent_path();
+      while (std::getline(in, line)) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        if (line.find("://") != std::string::npos) {
+          sources_.push_back({"", line, ""});
+        } else {
+          fs::path p = line;
+          if (p.is_relative()) p = base / p;
+          add_file(p, {});
+        }
+      }
+      return;
+    }
+    add_file(path, {});
+  }
+
+  /// Decoder thread: takes the next source, decodes it, queues its clips (waiting while the queue is full).
+  void work() {
+    for (;;) {
+      const size_t i = next_source_.fetch_add(1);
+      if (i >= sources_.size() || stop_) break;
+      decode_one(sources_[i]);
+      done_.fetch_add(1);
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    --running_;
+    cv_.notify_all();
+  }
+
+  /// Waits for room, then queues; false when stopping.
+  bool push(std::variant<Clip, SourceError> item) {
+    std::unique_lock<std::mutex> lk(mu_);
+    space_.wait(lk, [&] { return stop_ || q_.size() < queue_cap_; });
+    if (stop_) return false;
+    q_.push_back(std::move(item));
+    cv_.notify_one();
+    return true;
+  }
+
+  void fail(const Source& s, const std::string& kind, const std::string& reason) {
+    bad_.fetch_add(1);
+    push(SourceError{kind, (s.path.empty() ? s.uri : s.path) + ": " + reason});
+  }
+
+  void decode_one(const Source& s) {
+    const bool is_file = !s.path.empty();
+    if (is_file) {
+      std::error_code ec;
+      if (!fs::exists(s.path, ec)) return fail(s, "not_found", "no such file");
+      if (fs::is_regular_file(s.path, ec) && fs::file_size(s.path, ec) == 0)
+        return fail(s, "empty_file", "empty file (0 bytes)");
+    }
+    const SourceAnnotations ann = is_file ? datasets_.lookup(s.path) : SourceAnnotations{};
+    std::vector<TextSegment> segments;
+    if (text_ && is_file) {
+      const std::string subs = find_subtitles(s.path);
+      if (!subs.empty()) {
+        try {
+          segments = load_subtitles(subs);
+        } catch (const SubtitleError& e) {
+          // The video is still good: ingest it without text, and say why the text is missing.
+          bad_.fetch_add(1);
+          if (!push(SourceError{"bad_subtitles", e.what()})) return;
+        }
+      }
+    }
+    // The best transcript: subtitles beside the file, else the dataset's captions.
+    if (segments.empty()) segments = ann.segments;
+    DecodeOptions o = opt_;
+    o.require_video = !(is_file && audio_exts_.count(ext_of(s.path)));
+    const uint64_t source_id = fnv1a64(s.uri);
+    const std::string fp = fingerprint(is_file ? s.path : s.uri, is_file);
+    const std::string digest = o.digest();
+    try {
+      auto st = decode_clips(
+          s.uri, o,
+          [&](Clip&& c) {
+            c.source_id = source_id;
+            c.uri = s.uri;
+            c.fingerprint = fp;
+            c.options_digest = digest;
+            if (!s.label.empty()) c.labels.push_back(s.label);
+            c.labels.insert(c.labels.end(), ann.labels.begin(), ann.labels.end());
+            c.split = ann.split;
+            if (!segments.empty()) c.text = align_text(segments, c.start_us, c.end_us, candidates_);
+            return push(std::move(c));
+          },
+          &stop_);
+      frames_.fetch_add(st.frames);
+    } catch (const DecodeError& e) {
+      fail(s, e.kind(), e.what());
+    } catch (const std::exception& e) {
+      fail(s, "decode_error", e.what());
+    }
+  }
+
+  void join() {
+    interrupt();
+    for (auto& t : workers_)
+      if (t.joinable()) t.join();
+    workers_.clear();
+  }
+
+  std::string id_, uri_;
+  DecodeOptions opt_;
+  std::set<std::string> exts_, audio_exts_;
+  int parallel_ = 1;
+  size_t queue_cap_ = 4;
+  bool text_ = true;
+  int candidates_ = 5;
+  bool labels_from_folder_ = false;
+  std::string captions_, labels_csv_;
+  std::vector<std::string> split_lists_;
+  DatasetIndex datasets_;
+
+  std::vector<Source> sources_;
+  std::atomic<size_t> next_source_{0};
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_, space_;
+  std::deque<std::variant<Clip, SourceError>> q_;
+  int running_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> done_{0}, clips_out_{0}, frames_{0}, bad_{0};
+};
+
+}  // namespace
+
+void register_video_source(pipeline::Registry& registry) {
+  using pipeline::OptionType;
+  using pipeline::Value;
+  pipeline::NodeContract c;
+  c.type = "video_source";
+  c.doc =
+      "decodes media files, folders, list files or URIs with GStreamer into synced clips with aligned text";
+  c.outputs = {
+      {"clips", "clip", "one Clip per window, keys (source_id, clip_index)", pipeline::KeyMode::New}};
+  const std::vector<std::string> video_exts = {"mp4",  "webm", "mkv", "mov",  "avi", "ogv", "m4v", "mpg",
+                                               "mpeg", "ts",   "wav", "flac", "ogg", "mp3", "m4a", "opus"};
+  const std::vector<std::string> audio_exts = {"wav", "flac", "ogg", "mp3", "m4a", "opus"};
+  using pipeline::bool_option;
+  using pipeline::float_option;
+  using pipeline::int_option;
+  using pipeline::string_option;
+  c.options = {
+      pipeline::required_option(
+          "uri", OptionType::String,
+          "a media file, a folder (searched recursively), a .txt/.list file of paths/URIs, or a URI"),
+      pipeline::OptionSpec{"extensions",
+                           OptionType::StringList,
+                           Value(video_exts),
+                           "file extensions taken from folders",
+                           {},
+                           {},
+                           {}},
+      pipeline::OptionSpec{"audio_extensions",
+                           OptionType::StringList,
+                           Value(audio_exts),
+                           "extensions of audio files: they give audio-only clips (other files without video "
+                           "are errors)",
+                           {},
+                           {},
+                           {}},
+      float_option("fps", 10.0, "output frame rate", 0.1, 240),
+      int_option("short_side", 256, "frames scaled so their short side is this; 0 = as is", 0, 4096),
+      int_option("sample_rate", 48000, "audio rate (mono float)", 8000, 192000),
+      float_option("clip_seconds", 3.2, "clip length in seconds", 0.01, 3600),
+      float_option("stride_seconds", 0.0, "distance between clip starts; 0 = clip_seconds", 0),
+      int_option("max_clips", 0, "most clips per source; 0 = all", 0),
+      string_option(
+          "sampling", "all",
+          "all (every stride), uniform (clips_per_source evenly spaced) or random (clips_per_source "
+          "random)",
+          {"all", "uniform", "random"}),
+      int_option("clips_per_source", 4, "K for sampling uniform/random", 1),
+      int_option("seed", 0, "seed of sampling random (mixed with each source URI)"),
+      int_option("parallel", 1, "sources decoded at once (one thread each)", 1, 64),
+      int_option("queue", 4, "decoded clips waiting in the node before decoders pause", 1),
+      float_option("timeout_seconds", 30.0, "a source that yields no data this long fails", 0.001),
+      int_option("max_pixels", int64_t{7680} * 4320, "larger source frames are rejected", 1),
+      bool_option("subtitles", true, "read a .srt/.vtt beside each file (same stem)"),
+      int_option("text_candidates", 5, "texts per clip: its own words plus the nearest segments (MIL-NCE)",
+                 1),
+      string_option(
+          "captions", "",
+          "captions JSON (HowTo100M id -> {start, end, text}, or YouCook2 database), matched by stem"),
+      string_option("labels_csv", "",
+                    "labels CSV: ESC-50 meta/esc50.csv or AudioSet segments (YTID, start, end, labels)"),
+      pipeline::OptionSpec{"split_lists",
+                           OptionType::StringList,
+                           Value(std::vector<std::string>{}),
+                           "split lists as NAME=PATH (one file per line, UCF101 style)",
+                           {},
+                           {},
+                           {}},
+      bool_option("labels_from_folder", false,
+                  "label each file with its first folder under uri (class-folder datasets)"),
+  };
+  c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<VideoSource>(cfg); };
+  registry.add(std::move(c));
+}
+
+}  // namespace vatt::nodes

@@ -1,0 +1,88 @@
+// The clip store: what ingestion keeps per clip and per source in the project's RocksDB database, with the
+// idempotence and resume rules of ingestion.
+//
+// Key layouts (big-endian, so a source's clips scan in clip order):
+//   sources  [source_id u64]                 -> JSON {uri, fingerprint, options, cursor, clips}
+//   clips    [source_id u64][clip_index u64] -> JSON {uri, fingerprint, options, start_us, end_us, has_video,
+//                                                      has_audio, has_text, labels, split}
+//   clips    [source_id][clip_index]['m']    -> decoded media (optional): header + frames + audio; RocksDB's
+//   block
+//                                               compression (Snappy) compresses it on disk
+//   texts    [source_id u64][clip_index u64] -> JSON [{start_us, end_us, text}, ...]; [0] is the clip's own
+//   text,
+//                                               the rest the nearest segments (MIL-NCE candidates)
+// Durability: each put() is one atomic write (the clip, its text, its media and the source cursor together)
+// through the write-ahead log: after a crash or kill -9 a clip is there whole or not at all; with `sync` it
+// also survives power loss once put() returns.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/db.h"
+
+namespace vatt::storage {
+
+struct TextRecord {
+  int64_t start_us = 0, end_us = 0;
+  std::string text;
+};
+
+struct ClipRecord {
+  uint64_t source_id = 0, clip_index = 0;
+  std::string uri, fingerprint, options_digest;
+  int64_t start_us = 0, end_us = 0;
+  bool has_video = false, has_audio = false;
+  std::vector<std::string> labels;
+  std::string split;
+  std::vector<TextRecord> text;  ///< [0] the clip's own words; then the nearest other segments
+  bool has_text() const { return !text.empty(); }
+};
+
+/// A decoded clip kept so training can re-read it without decoding: frames [T, H, W, 3] uint8 packed RGB and
+/// audio [S] float.
+struct ClipMedia {
+  int frames_t = 0, height = 0, width = 0;
+  double fps = 0;
+  int sample_rate = 0;
+  std::vector<uint8_t> frames;
+  std::vector<float> audio;
+};
+
+struct SourceRecord {
+  uint64_t source_id = 0;
+  std::string uri, fingerprint, options_digest;
+  uint64_t cursor = 0;  ///< 1 + the highest clip index stored: where an interrupted ingest stands
+  uint64_t clips = 0;   ///< clips stored for this source
+};
+
+class ClipStore {
+ public:
+  /// Opens (creating if needed) the database at `path`. Throws StorageError.
+  explicit ClipStore(const std::string& path);
+
+  enum class PutResult { Added, Skipped, Replaced };
+  /// Stores `clip` (and `media` if given) atomically with its source's cursor. A clip already stored for the
+  /// same source content and options is skipped (re-ingest adds nothing). When the source's fingerprint or
+  /// options changed, its old clips and texts are deleted in the same write first (result Replaced).
+  /// Not thread-safe: one writer per store.
+  PutResult put(const ClipRecord& clip, const ClipMedia* media = nullptr, bool sync = false);
+
+  std::optional<SourceRecord> source(uint64_t source_id) const;
+  std::vector<SourceRecord> sources() const;
+  /// Calls `fn` for each clip, ordered by (source_id, clip_index), of one source or of all; stops when it
+  /// returns false.
+  void scan(std::optional<uint64_t> source_id, const std::function<bool(const ClipRecord&)>& fn) const;
+  std::optional<ClipRecord> get(uint64_t source_id, uint64_t clip_index) const;
+  std::optional<ClipMedia> media(uint64_t source_id, uint64_t clip_index) const;
+  Db& db() { return db_; }
+
+ private:
+  Db db_;
+};
+
+}  // namespace vatt::storage
