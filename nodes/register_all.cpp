@@ -11,6 +11,8 @@ void register_all_nodes(pipeline::Registry& registry) {
   register_null(registry);
   register_video_source(registry);
   register_clip_store(registry);
+  register_augment(registry);
+  register_tokenise(registry);
 }
 
 }  // namespace vatt::nodes

@@ -16,5 +16,7 @@ void register_log(pipeline::Registry& registry);
 void register_null(pipeline::Registry& registry);
 void register_video_source(pipeline::Registry& registry);
 void register_clip_store(pipeline::Registry& registry);
+void register_augment(pipeline::Registry& registry);
+void register_tokenise(pipeline::Registry& registry);
 
 }  // namespace vatt::nodes

@@ -118,6 +118,9 @@ class Emitter {
   virtual void emit(int port, Message msg) = 0;
   /// Reports a problem with the current input on the `errors` port: `kind` is counted, `reason` is shown.
   virtual void error(const std::string& kind, const std::string& reason) = 0;
+  /// Ends the run early and cleanly (a trainer that reached its step count): sources stop, in-flight work
+  /// drains, every node is flushed and closed, the run completes with exit 0 and `reason` in its status.
+  virtual void stop_run(const std::string& reason) = 0;
 };
 
 class Node {

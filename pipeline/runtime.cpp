@@ -111,6 +111,7 @@ struct NodeRt {
   int64_t low_water = 0;
 
   std::atomic<uint64_t> in{0}, out{0}, errors{0}, busy_ticks{0};
+  std::function<void(const std::string&)> stop_run;  // set by the runtime: Emitter::stop_run
   mutable std::mutex err_mu;
   std::map<std::string, uint64_t> errors_by_kind;
 
@@ -244,6 +245,8 @@ class CallEmitter final : public Emitter {
     for (EdgeRt* e : n_.out_edges[port]) deliver(*e, env, f_);
   }
 
+  void stop_run(const std::string& reason) override { n_.stop_run("node '" + n_.spec->id + "': " + reason); }
+
   void error(const std::string& kind, const std::string& reason) override {
     n_.errors.fetch_add(1, std::memory_order_relaxed);
     {
@@ -303,6 +306,8 @@ struct Runtime::Impl {
   std::vector<std::unique_ptr<EdgeRt>> edges;
   std::atomic<bool> stop{false};
   std::atomic<int> stop_signal{0};
+  std::mutex stop_mu;
+  std::string stop_reason;  // a node's reason when it ended the run (stop_signal 0)
   Clock::time_point t0 = Clock::now();
   uint64_t tick0 = ticks();
   std::string construct_failure;
@@ -363,6 +368,7 @@ struct Runtime::Impl {
         }
       }
     }
+    for (auto& nr : nodes) nr->stop_run = [this](const std::string& why) { request_stop(0, why); };
     for (auto& nr : nodes) {
       int th = 0;
       for (auto& port : nr->out_edges)
@@ -466,9 +472,13 @@ struct Runtime::Impl {
     g.release_wait();
   }
 
-  void request_stop(int signo) {
+  void request_stop(int signo, const std::string& reason = "") {
     if (stop.exchange(true)) return;
     stop_signal = signo;
+    {
+      std::lock_guard<std::mutex> lk(stop_mu);
+      stop_reason = reason;
+    }
     for (auto& nr : nodes) {
       if (!nr->source) continue;
       {
@@ -616,7 +626,9 @@ struct Runtime::Impl {
                                                   : sig == SIGTERM ? "SIGTERM"
                                                                    : "signal " + std::to_string(sig)),
                     "");
-    return finish(std::move(m), 0, "completed", "");
+    std::lock_guard<std::mutex> lk(stop_mu);
+    return finish(std::move(m), 0,
+                  stop_reason.empty() ? "completed" : "completed (stopped by " + stop_reason + ")", "");
   }
 
   void close_all(std::string* failure) {

@@ -19,13 +19,15 @@ class NullSink final : public pipeline::Node {
   explicit NullSink(const pipeline::NodeConfig& cfg)
       : sleep_us_(cfg.options.get_int("sleep_us")),
         check_order_(cfg.options.get_bool("check_order")),
-        report_(cfg.options.get_string("report")) {
+        report_(cfg.options.get_string("report")),
+        stop_after_(static_cast<uint64_t>(cfg.options.get_int("stop_after"))) {
     if (sleep_us_ < 0) throw std::invalid_argument("sleep_us must be >= 0");
   }
 
-  void process(int, const pipeline::Message& in, pipeline::Emitter&) override {
+  void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
     if (sleep_us_) std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
-    received_.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t n = received_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (stop_after_ && n == stop_after_) out.stop_run("received " + std::to_string(n) + " messages");
     if (check_order_) {
       std::lock_guard<std::mutex> lk(mu_);
       auto it = last_.find(in.key().source);
@@ -55,6 +57,7 @@ class NullSink final : public pipeline::Node {
   int64_t sleep_us_;
   bool check_order_;
   std::string report_;
+  uint64_t stop_after_;
   std::atomic<uint64_t> received_{0};
   mutable std::mutex mu_;
   std::map<uint64_t, uint64_t> last_;
@@ -75,6 +78,7 @@ void register_null(pipeline::Registry& registry) {
       pipeline::bool_option("check_order", false, "fail the run if keys of a source arrive out of order"),
       pipeline::string_option("report", "",
                               "at close, write {received, order_violations} as JSON to this file"),
+      pipeline::int_option("stop_after", 0, "end the run cleanly after this many messages; 0 = never", 0),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<NullSink>(cfg); };
   registry.add(std::move(c));

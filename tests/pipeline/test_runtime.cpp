@@ -178,6 +178,16 @@ TEST(Runtime, StopRequestDrainsFlushesAndReportsTheSignal) {
   for (const auto& e : m.edges) EXPECT_EQ(e.depth, 0) << e.text;
 }
 
+TEST(Runtime, ANodeCanEndTheRunCleanly) {
+  // An endless source; the sink ends the run after 500 messages: drained, flushed, exit 0.
+  auto m = run_yaml(chain(0, 8, 2, "", "stop_after: 500"));
+  ASSERT_EQ(m.exit_code, 0) << m.failure;
+  EXPECT_EQ(m.status, "completed (stopped by node 'sink': received 500 messages)");
+  EXPECT_GE(m.node("sink")->gauges.at("received"), 500);
+  EXPECT_EQ(static_cast<uint64_t>(m.node("sink")->gauges.at("received")), m.node("src")->out);
+  for (const auto& e : m.edges) EXPECT_EQ(e.depth, 0) << e.text;
+}
+
 TEST(Runtime, NodeThatFailsToOpenFailsTheRunWithItsName) {
   auto m = run_yaml(chain(10, 8, 1, "", "report: /nonexistent-dir/x.json"));
   EXPECT_EQ(m.exit_code, 1);

@@ -17,5 +17,6 @@ int cmd_bench(const Args& args);
 int cmd_bench_model(const Args& args);  // `vatt bench model ...`, dispatched by cmd_bench
 int cmd_model(const Args& args);
 int cmd_clips(const Args& args);
+int cmd_vocab(const Args& args);
 
 }  // namespace vatt::cli
