@@ -1,10 +1,12 @@
 // Model benchmark and model-info formatting, shared by `vatt` and `vatt-model-bench`.
 #include "model/bench.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <stdexcept>
 
 #include "model/device.h"
@@ -41,12 +43,54 @@ std::string rate_key(double drop) {
   return std::to_string(static_cast<int>(drop * 100 + 0.5));
 }
 
+// Self CPU time per operator over one training step (legacy profiler: no Kineto needed). Self time, not
+// inclusive, so that the table adds up to the step and shows where it goes (GEMMs vs element-wise work).
+std::string profile_step(VattImpl& model, torch::optim::Adam& adam, const TrainBatch& batch, int64_t step,
+                         bool bf16) {
+  namespace prof = torch::autograd::profiler;
+  prof::enableProfilerLegacy(
+      torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+  train_step(model, adam, batch, step, bf16);
+  auto lists = prof::disableProfilerLegacy();
+  std::map<std::string, std::pair<double, int64_t>> self;  // name -> (self us, calls)
+  double total = 0;
+  for (const auto& list : lists) {
+    std::vector<std::pair<const prof::LegacyEvent*, double>> stack;  // open range, time of its children
+    for (const auto& e : list) {
+      if (e.kind() == prof::EventKind::PushRange) {
+        stack.emplace_back(&e, 0.0);
+      } else if (e.kind() == prof::EventKind::PopRange && !stack.empty()) {
+        const auto [start, children] = stack.back();
+        stack.pop_back();
+        const double us = start->cpuElapsedUs(e);
+        auto& entry = self[start->name()];
+        entry.first += us - children;
+        entry.second += 1;
+        if (stack.empty())
+          total += us;
+        else
+          stack.back().second += us;
+      }
+    }
+  }
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto& [name, v] : self) rows.emplace_back(v.first, name);
+  std::sort(rows.rbegin(), rows.rend());
+  std::string out = "profile (self CPU time of one step, all threads' top-level ranges " +
+                    fmt("%.0f", total / 1e3) + " ms):\n";
+  for (size_t i = 0; i < rows.size() && i < 25; ++i)
+    out += fmt("  %8.1f ms", rows[i].first / 1e3) + fmt("  %5.1f%%  ", 100 * rows[i].first / total) +
+           rows[i].second + " x" + std::to_string(self[rows[i].second].second) + "\n";
+  return out;
+}
+
 }  // namespace
 
 ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
   if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.frames < 1 || o.res < 1)
     throw std::invalid_argument("bench: batch, steps, frames and res must be positive, warmup >= 0");
-  std::vector<std::string> overrides = {"frames=" + std::to_string(o.frames), "crop=" + std::to_string(o.res)};
+  std::vector<std::string> overrides = {"frames=" + std::to_string(o.frames),
+                                        "crop=" + std::to_string(o.res)};
   overrides.insert(overrides.end(), o.overrides.begin(), o.overrides.end());
   const ModelConfig config = make_config(o.config, overrides);
   const Precision precision = parse_precision(o.precision);
@@ -94,6 +138,7 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
   r.step_ms = median(total);
   r.clips_per_s = o.batch / (r.step_ms / 1e3);
   r.achieved_gflops = r.train_gflop_per_step / (r.step_ms / 1e3);
+  if (o.profile) r.profile = profile_step(*model, *adam, batch, config.optim.warmup_steps, bf16);
   r.matmul_fp32_gflops = measure_matmul("fp32", o.matmul_n, 5, dev.device).gflops;
   r.matmul_bf16_gflops = measure_matmul("bf16", o.matmul_n, 5, dev.device).gflops;
   r.ratio_to_matmul = r.achieved_gflops / (bf16 ? r.matmul_bf16_gflops : r.matmul_fp32_gflops);
@@ -102,9 +147,10 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
 
 std::string format_model_bench(const ModelBenchResult& r) {
   std::string s;
-  s += "model " + r.config + "  batch " + std::to_string(r.batch) + "  input " + std::to_string(r.frames) + "x" +
-       std::to_string(r.res) + "x" + std::to_string(r.res) + "  DropToken video " + fmt("%.0f%%", r.drop_video * 100) +
-       " audio " + fmt("%.0f%%", r.drop_audio * 100) + "  precision " + r.precision + "\n";
+  s += "model " + r.config + "  batch " + std::to_string(r.batch) + "  input " + std::to_string(r.frames) +
+       "x" + std::to_string(r.res) + "x" + std::to_string(r.res) + "  DropToken video " +
+       fmt("%.0f%%", r.drop_video * 100) + " audio " + fmt("%.0f%%", r.drop_audio * 100) + "  precision " +
+       r.precision + "\n";
   s += "device " + r.device + " (" + r.device_name + ")  threads " + std::to_string(r.threads) + "\n";
   s += "step: forward " + fmt("%.1f", r.forward_ms) + " ms  backward " + fmt("%.1f", r.backward_ms) +
        " ms  optimiser " + fmt("%.1f", r.optimiser_ms) + " ms  total " + fmt("%.1f", r.step_ms) + " ms  (" +
@@ -115,20 +161,20 @@ std::string format_model_bench(const ModelBenchResult& r) {
        fmt("%.1f", r.matmul_bf16_gflops) + " GFLOP/s  ->  step at " + fmt("%.1f%%", 100 * r.ratio_to_matmul) +
        " of the " + r.precision + " matmul rate\n";
   s += "loss: first " + fmt("%.4f", r.loss_first) + "  last " + fmt("%.4f", r.loss_last) + "\n";
-  return s;
+  return s + r.profile;
 }
 
 std::string format_model_info(const ModelInfo& info) {
   const auto& p = info.params;
   std::string s = "config " + info.name + "\n";
   s += "parameters (M): video " + fmt("%.2f", p.video / 1e6) + "  audio " + fmt("%.2f", p.audio / 1e6) +
-       "  text " + fmt("%.2f", p.text / 1e6) + " (word embedding " + fmt("%.2f", p.text_word_embedding / 1e6) +
-       ")  shared " + fmt("%.2f", p.shared / 1e6) + "  heads " + fmt("%.2f", p.heads / 1e6) + "  total " +
-       fmt("%.2f", p.total / 1e6) + "\n";
+       "  text " + fmt("%.2f", p.text / 1e6) + " (word embedding " +
+       fmt("%.2f", p.text_word_embedding / 1e6) + ")  shared " + fmt("%.2f", p.shared / 1e6) + "  heads " +
+       fmt("%.2f", p.heads / 1e6) + "  total " + fmt("%.2f", p.total / 1e6) + "\n";
   for (const auto& g : info.gflops)
     s += "GFLOPs at " + fmt("%2.0f", g.drop_rate * 100) + "% DropToken: video " + fmt("%.1f", g.video) +
-         "  audio " + fmt("%.1f", g.audio) + "  text " + fmt("%.2f", g.text) + "  heads " + fmt("%.4f", g.heads) +
-         "  total " + fmt("%.1f", g.total) + "\n";
+         "  audio " + fmt("%.1f", g.audio) + "  text " + fmt("%.2f", g.text) + "  heads " +
+         fmt("%.4f", g.heads) + "  total " + fmt("%.1f", g.total) + "\n";
   return s;
 }
 
@@ -136,18 +182,19 @@ std::string model_info_json(const ModelInfo& info) {
   const auto& p = info.params;
   std::string s = "{\"config\": \"" + json_escape(info.name) + "\", \"params\": {";
   s += "\"video\": " + std::to_string(p.video) + ", \"audio\": " + std::to_string(p.audio) +
-       ", \"text\": " + std::to_string(p.text) + ", \"text_word_embedding\": " +
-       std::to_string(p.text_word_embedding) + ", \"shared\": " + std::to_string(p.shared) +
-       ", \"heads\": " + std::to_string(p.heads) + ", \"total\": " + std::to_string(p.total) + "}, \"gflops\": {";
+       ", \"text\": " + std::to_string(p.text) +
+       ", \"text_word_embedding\": " + std::to_string(p.text_word_embedding) +
+       ", \"shared\": " + std::to_string(p.shared) + ", \"heads\": " + std::to_string(p.heads) +
+       ", \"total\": " + std::to_string(p.total) + "}, \"gflops\": {";
   for (size_t i = 0; i < info.gflops.size(); ++i)
     s += (i ? ", " : "") + std::string("\"") + rate_key(info.gflops[i].drop_rate) +
          "\": " + fmt("%.4f", info.gflops[i].total);
   s += "}, \"gflops_detail\": {";
   for (size_t i = 0; i < info.gflops.size(); ++i) {
     const auto& g = info.gflops[i];
-    s += (i ? ", " : "") + std::string("\"") + rate_key(g.drop_rate) + "\": {\"video\": " +
-         fmt("%.4f", g.video) + ", \"audio\": " + fmt("%.4f", g.audio) + ", \"text\": " + fmt("%.4f", g.text) +
-         ", \"heads\": " + fmt("%.6f", g.heads) + "}";
+    s += (i ? ", " : "") + std::string("\"") + rate_key(g.drop_rate) +
+         "\": {\"video\": " + fmt("%.4f", g.video) + ", \"audio\": " + fmt("%.4f", g.audio) +
+         ", \"text\": " + fmt("%.4f", g.text) + ", \"heads\": " + fmt("%.6f", g.heads) + "}";
   }
   s += "}, \"fields\": {";
   for (size_t i = 0; i < info.fields.size(); ++i)

@@ -15,13 +15,14 @@ struct ModelBenchOptions {
   std::vector<std::string> overrides;  ///< "field=value", applied after frames/res
   int batch = 8;
   int frames = 16;
-  int res = 160;                  ///< square crop
+  int res = 160;                   ///< square crop
   std::string precision = "fp32";  ///< fp32, bf16 or auto
-  int steps = 3;                  ///< timed steps (after `warmup` untimed ones); the median is reported
+  int steps = 3;                   ///< timed steps (after `warmup` untimed ones); the median is reported
   int warmup = 1;
   int threads = 0;  ///< intra-op threads, 0 = all cores
   std::string device = "auto";
-  int matmul_n = 2048;  ///< size of the yardstick matmul
+  int matmul_n = 2048;   ///< size of the yardstick matmul
+  bool profile = false;  ///< run one more step under LibTorch's profiler and report the top operators
 };
 
 struct ModelBenchResult {
@@ -35,6 +36,7 @@ struct ModelBenchResult {
   double matmul_fp32_gflops = 0, matmul_bf16_gflops = 0;
   double ratio_to_matmul = 0;  ///< achieved / matmul rate of the same precision
   double loss_first = 0, loss_last = 0;
+  std::string profile;  ///< with options.profile: operators by self CPU time of one step (a table)
 };
 
 /// Builds the model (config, then frames/crop overrides, then `overrides`), runs warm-up and timed training
@@ -49,7 +51,8 @@ std::string format_model_bench(const ModelBenchResult& r);
 /// `vatt model info` as text, and as JSON:
 ///   {"config": "mbs", "params": {"video": n, "audio": n, "text": n, "text_word_embedding": n, "shared": n,
 ///    "heads": n, "total": n}, "gflops": {"0": x, "25": x, "50": x, "75": x},
-///    "gflops_detail": {"0": {"video": x, "audio": x, "text": x, "heads": x}, ...}, "fields": {"name": "value"}}
+///    "gflops_detail": {"0": {"video": x, "audio": x, "text": x, "heads": x}, ...}, "fields": {"name":
+///    "value"}}
 std::string format_model_info(const ModelInfo& info);
 std::string model_info_json(const ModelInfo& info);
 

@@ -4,11 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <dirent.h>
-#include <sys/stat.h>
 #include <sstream>
 #include <stdexcept>
 
@@ -28,7 +28,8 @@ std::string tensor_bytes(const torch::Tensor& t) {
   return std::string(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()));
 }
 
-torch::Tensor read_tensor(torch::serialize::InputArchive& in, const std::string& key, const std::string& path) {
+torch::Tensor read_tensor(torch::serialize::InputArchive& in, const std::string& key,
+                          const std::string& path) {
   torch::Tensor t;
   if (!in.try_read(key, t)) throw std::runtime_error("checkpoint " + path + ": no entry '" + key + "'");
   return t;
@@ -198,7 +199,8 @@ CheckpointMeta load_checkpoint(const std::string& path, VattImpl& model, torch::
     }
     for (int i = 0; i < cuda_devices(); ++i) {
       torch::Tensor state;
-      if (!in.try_read("rng.cuda." + std::to_string(i), state)) continue;  // saved on a machine with fewer GPUs
+      if (!in.try_read("rng.cuda." + std::to_string(i), state))
+        continue;  // saved on a machine with fewer GPUs
       auto gen = at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<int8_t>(i)));
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(state);

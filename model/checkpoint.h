@@ -47,8 +47,8 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 /// Restores `model` (tensors copied in place, on whatever device the model lives; shapes must match),
 /// `adam` (may be null: its state is then left alone; otherwise it must have been built over the same
 /// parameters in the same order) and, when `restore_rng`, the RNG state. After a load the next random draw
-/// equals the draw that followed the save. Returns the metadata. Throws std::runtime_error naming the path and
-/// the tensor when one is missing or mis-shaped.
+/// equals the draw that followed the save. Returns the metadata. Throws std::runtime_error naming the path
+/// and the tensor when one is missing or mis-shaped.
 CheckpointMeta load_checkpoint(const std::string& path, VattImpl& model, torch::optim::Adam* adam,
                                bool restore_rng = true);
 

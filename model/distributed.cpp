@@ -22,8 +22,9 @@ int env_int(const char* name, int fallback) {
   if (!v || !*v) return fallback;
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
-  if (*end != '\0') throw std::invalid_argument(std::string("environment variable ") + name + "='" + v +
-                                                "' is not an integer");
+  if (*end != '\0')
+    throw std::invalid_argument(std::string("environment variable ") + name + "='" + v +
+                                "' is not an integer");
   return static_cast<int>(x);
 }
 
@@ -49,15 +50,15 @@ DistConfig dist_config_from_env() {
   c.rank = env_int("RANK", c.rank);
   c.world_size = env_int("WORLD_SIZE", c.world_size);
   if (c.world_size < 1 || c.rank < 0 || c.rank >= c.world_size)
-    throw std::invalid_argument("RANK=" + std::to_string(c.rank) + " is outside WORLD_SIZE=" +
-                                std::to_string(c.world_size));
+    throw std::invalid_argument("RANK=" + std::to_string(c.rank) +
+                                " is outside WORLD_SIZE=" + std::to_string(c.world_size));
   return c;
 }
 
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistConfig& config) {
   if (config.world_size < 1 || config.rank < 0 || config.rank >= config.world_size)
-    throw std::invalid_argument("process group: rank " + std::to_string(config.rank) + " outside world size " +
-                                std::to_string(config.world_size));
+    throw std::invalid_argument("process group: rank " + std::to_string(config.rank) +
+                                " outside world size " + std::to_string(config.world_size));
   if (config.backend != "gloo")
     throw std::invalid_argument("process group: unknown backend '" + config.backend +
                                 "'; this build has gloo (NCCL needs nccl.h at build time)");
@@ -88,7 +89,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistConfig& config) {
     else
       options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     pg->impl_->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(pg->impl_->store, config.rank,
-                                                                      config.world_size, options);
+                                                                     config.world_size, options);
   } catch (const std::exception& e) {
     throw std::runtime_error("process group: rendezvous at " + config.master_addr + ":" +
                              std::to_string(config.master_port) + " as rank " + std::to_string(config.rank) +
@@ -267,8 +268,9 @@ torch::Tensor SyncBatchNormImpl::forward(const torch::Tensor& x) {
   auto n = stats.narrow(0, 2 * c, 1);
   auto mean = stats.narrow(0, 0, c) / n;
   auto var = (stats.narrow(0, c, c) / n - mean * mean).clamp_min(0.0);
-  auto y = (xf - mean.view(shape)) * torch::rsqrt(var.view(shape) + eps_) * weight.view(shape).to(torch::kFloat) +
-           bias.view(shape).to(torch::kFloat);
+  auto y =
+      (xf - mean.view(shape)) * torch::rsqrt(var.view(shape) + eps_) * weight.view(shape).to(torch::kFloat) +
+      bias.view(shape).to(torch::kFloat);
   {
     torch::NoGradGuard no_grad;
     const double total = n.item<double>();

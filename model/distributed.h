@@ -71,11 +71,11 @@ class ProcessGroup {
   std::string backend_;
 };
 
-/// Averages the gradients of `params` over the ranks (sum, then divide by world size), in place. Gradients are
-/// packed into flat buckets of up to `bucket_bytes` per dtype and device (one collective per bucket instead
-/// of one per tensor); parameters that do not require grad are skipped and an undefined gradient counts as
-/// zeros (it is then allocated), so every rank packs identical buckets. No-op when `group` is null or has
-/// one rank.
+/// Averages the gradients of `params` over the ranks (sum, then divide by world size), in place. Gradients
+/// are packed into flat buckets of up to `bucket_bytes` per dtype and device (one collective per bucket
+/// instead of one per tensor); parameters that do not require grad are skipped and an undefined gradient
+/// counts as zeros (it is then allocated), so every rank packs identical buckets. No-op when `group` is null
+/// or has one rank.
 void average_gradients(const std::vector<torch::Tensor>& params, ProcessGroup* group,
                        int64_t bucket_bytes = 25 << 20);
 

@@ -4,6 +4,7 @@
 //        vatt-model-bench --info mbs [--json] [--set video.layers=4 ...]
 //        vatt-model-bench model --config bbs --batch 8 --frames 16 --res 160 [--precision fp32|bf16|auto]
 //                               [--steps 3] [--warmup 1] [--threads N] [--device D] [--set field=value ...]
+//                               [--profile]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,7 +23,9 @@ const char* kUsage =
     "usage: vatt-model-bench [--device auto|cpu|cuda] [--threads N] [--n 2048]\n"
     "       vatt-model-bench --info CONFIG [--json] [--set field=value ...]\n"
     "       vatt-model-bench model --config C --batch B --frames T --res R [--precision fp32|bf16|auto]\n"
-    "                              [--steps N] [--warmup N] [--threads N] [--device D] [--set field=value ...]\n";
+    "                              [--steps N] [--warmup N] [--threads N] [--device D] [--set field=value "
+    "...]\n"
+    "                              [--profile]\n";
 
 }  // namespace
 
@@ -69,6 +72,8 @@ int main(int argc, char** argv) {
       bench.steps = std::atoi(next(a));
     else if (model_bench && !std::strcmp(a, "--warmup"))
       bench.warmup = std::atoi(next(a));
+    else if (model_bench && !std::strcmp(a, "--profile"))
+      bench.profile = true;
     else {
       std::fputs(kUsage, stderr);
       return 2;
@@ -85,7 +90,8 @@ int main(int argc, char** argv) {
     }
     if (!info_config.empty()) {
       const auto info = vatt::model::model_info(vatt::model::make_config(info_config, overrides));
-      std::fputs((json ? vatt::model::model_info_json(info) : vatt::model::format_model_info(info)).c_str(), stdout);
+      std::fputs((json ? vatt::model::model_info_json(info) : vatt::model::format_model_info(info)).c_str(),
+                 stdout);
       return 0;
     }
   } catch (const std::exception& e) {

@@ -37,7 +37,7 @@ class AutocastGuard {
   int device_type_;  // c10::DeviceType, kept as int so that this header needs no LibTorch
   bool enabled_;
   bool prev_enabled_;
-  int prev_dtype_;   // c10::ScalarType
+  int prev_dtype_;  // c10::ScalarType
 };
 
 }  // namespace vatt::model

@@ -4,12 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <sys/stat.h>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -264,7 +264,8 @@ void save_safetensors(const std::string& path, const VattImpl& model) {
     out.write(reinterpret_cast<const char*>(len), 8);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const auto& [name, t] : tensors)
-      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+      out.write(static_cast<const char*>(t.data_ptr()),
+                static_cast<std::streamsize>(t.numel() * t.element_size()));
     out.flush();
     if (!out) throw std::runtime_error("safetensors: cannot write " + tmp);
   }
@@ -289,7 +290,8 @@ std::map<std::string, torch::Tensor> read_safetensors(const std::string& path,
   if (::stat(path.c_str(), &st) != 0) throw std::runtime_error("safetensors: cannot stat " + path);
   const auto file_size = static_cast<uint64_t>(st.st_size);
   uint8_t len[8];
-  if (!in.read(reinterpret_cast<char*>(len), 8)) throw std::runtime_error("safetensors: " + path + " is empty");
+  if (!in.read(reinterpret_cast<char*>(len), 8))
+    throw std::runtime_error("safetensors: " + path + " is empty");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
   if (n > file_size - 8) throw std::runtime_error("safetensors: " + path + ": header length beyond the file");
@@ -303,7 +305,8 @@ std::map<std::string, torch::Tensor> read_safetensors(const std::string& path,
   } catch (const std::exception& e) {
     throw std::runtime_error("safetensors: " + path + ": " + e.what());
   }
-  if (root.kind != Json::Kind::kObject) throw std::runtime_error("safetensors: " + path + ": header not an object");
+  if (root.kind != Json::Kind::kObject)
+    throw std::runtime_error("safetensors: " + path + ": header not an object");
   std::map<std::string, torch::Tensor> out;
   for (const auto& [name, entry] : root.members) {
     if (name == "__metadata__") {
@@ -328,7 +331,8 @@ std::map<std::string, torch::Tensor> read_safetensors(const std::string& path,
     const uint64_t end = static_cast<uint64_t>(offs->items[1].number);
     auto t = torch::empty(sizes, torch::TensorOptions().dtype(*dtype));
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
-    if (end < begin || end > data_size || end - begin != bytes) throw bad("data_offsets do not match the shape");
+    if (end < begin || end > data_size || end - begin != bytes)
+      throw bad("data_offsets do not match the shape");
     in.seekg(static_cast<std::streamoff>(data_start + begin));
     if (bytes && !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(bytes)))
       throw bad("cannot read its data");

@@ -46,10 +46,10 @@ std::map<std::string, torch::Tensor> read_safetensors(const std::string& path,
 /// The model config stored in a file written by save_safetensors. Throws std::runtime_error when absent.
 ModelConfig read_safetensors_config(const std::string& path);
 
-/// Loads weights by name into `model` (copied in place onto the model's device and dtype). Every parameter and
-/// buffer must be present with its exact shape and no other tensor may be in the file; otherwise throws
-/// std::runtime_error naming the path and every missing, unexpected or mis-shaped tensor, and leaves the model
-/// unchanged.
+/// Loads weights by name into `model` (copied in place onto the model's device and dtype). Every parameter
+/// and buffer must be present with its exact shape and no other tensor may be in the file; otherwise throws
+/// std::runtime_error naming the path and every missing, unexpected or mis-shaped tensor, and leaves the
+/// model unchanged.
 void load_safetensors(const std::string& path, VattImpl& model);
 
 }  // namespace vatt::model

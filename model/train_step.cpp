@@ -2,6 +2,7 @@
 #include "model/train_step.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "model/loss.h"
 #include "model/optimiser.h"
@@ -36,25 +37,38 @@ StepResult train_step(VattImpl& model, torch::optim::Adam& adam, const TrainBatc
   const auto& c = model.config();
   auto loss = vatt_loss(video_va, audio_va, video_vt, text_vt, text_mask, c.temperature, c.mil_nce_lambda);
   r.forward_ms = ms_since(t0, device);
+  r.loss = loss.total.item<double>();
+  r.nce = loss.nce.item<double>();
+  r.mil_nce = loss.mil_nce.item<double>();
+  if (!std::isfinite(r.loss)) {
+    // Every rank computed the same global loss, so every rank skips: the replicas stay identical.
+    r.skipped = true;
+    adam.zero_grad(/*set_to_none=*/true);
+    return r;
+  }
 
   t0 = std::chrono::steady_clock::now();
   loss.total.backward();
   average_gradients(model.parameters(), group);
+  {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> norms;  // one device sync for all parameters, not one each
+    for (const auto& p : model.parameters())
+      if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kFloat).norm());
+    if (!norms.empty()) r.grad_norm = torch::stack(norms).norm().item<double>();
+  }
   r.backward_ms = ms_since(t0, device);
 
   t0 = std::chrono::steady_clock::now();
   r.lr = apply_schedule(adam, c.optim, step);
-  adam.step();
+  fused_adam_step(adam);
   adam.zero_grad(/*set_to_none=*/true);
   r.optimiser_ms = ms_since(t0, device);
-
-  r.loss = loss.total.item<double>();
-  r.nce = loss.nce.item<double>();
-  r.mil_nce = loss.mil_nce.item<double>();
   return r;
 }
 
-TrainBatch random_batch(const ModelConfig& c, int64_t b, const torch::Device& device, int64_t text_free_every) {
+TrainBatch random_batch(const ModelConfig& c, int64_t b, const torch::Device& device,
+                        int64_t text_free_every) {
   using torch::indexing::Slice;
   TrainBatch t;
   auto opts = torch::TensorOptions().device(device);

@@ -23,12 +23,15 @@ struct StepResult {
   double loss = 0, nce = 0, mil_nce = 0;
   double forward_ms = 0;    ///< model forward and loss
   double backward_ms = 0;   ///< backward and gradient averaging
-  double optimiser_ms = 0;  ///< schedule, Adam step, zeroing gradients
+  double optimiser_ms = 0;  ///< schedule, Adam step (fused_adam_step), zeroing gradients
   double lr = 0;
+  double grad_norm = 0;  ///< L2 norm of all (averaged) gradients before the optimiser step
+  bool skipped = false;  ///< the loss was NaN/Inf: no backward, no optimiser step (weights untouched)
 };
 
 /// Runs one training step of `model` (in train mode) on `batch` at schedule step `step`.
-///  - bf16: the forward runs under AutocastGuard (bf16 matmuls, fp32 master weights); the loss is always fp32.
+///  - bf16: the forward runs under AutocastGuard (bf16 matmuls, fp32 master weights); the loss is always
+///  fp32.
 ///  - group (may be null): the four embeddings and the text mask are all-gathered so that the loss sees the
 ///    global batch's negatives (every rank computes the same global loss), heads' BatchNorm statistics are
 ///    global when the model's SyncBatchNorms were given the group, and gradients are averaged (bucketed)

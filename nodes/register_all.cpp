@@ -13,6 +13,7 @@ void register_all_nodes(pipeline::Registry& registry) {
   register_clip_store(registry);
   register_augment(registry);
   register_tokenise(registry);
+  register_train_vatt(registry);
 }
 
 }  // namespace vatt::nodes

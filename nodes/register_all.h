@@ -18,5 +18,6 @@ void register_video_source(pipeline::Registry& registry);
 void register_clip_store(pipeline::Registry& registry);
 void register_augment(pipeline::Registry& registry);
 void register_tokenise(pipeline::Registry& registry);
+void register_train_vatt(pipeline::Registry& registry);
 
 }  // namespace vatt::nodes

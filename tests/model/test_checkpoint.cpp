@@ -4,14 +4,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <cstdio>
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <sstream>
-#include <fstream>
 #include <string>
 
 #include "model/checkpoint.h"
@@ -36,7 +36,8 @@ std::vector<std::string> list_dir(const std::string& dir) {
 struct TempDir {
   std::string path;
   TempDir() {
-    std::string pattern = (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : "/tmp") + "/vatt_ckpt_XXXXXX";
+    std::string pattern =
+        (std::getenv("TMPDIR") ? std::string(std::getenv("TMPDIR")) : "/tmp") + "/vatt_ckpt_XXXXXX";
     path = ::mkdtemp(pattern.data());
   }
   ~TempDir() {
@@ -52,6 +53,8 @@ struct Trained {
   Vatt model{nullptr};
   std::unique_ptr<torch::optim::Adam> adam;
   Trained() {
+    torch::set_num_threads(
+        1);  // tiny tensors: a second OpenMP thread only adds waiting when cores are shared
     torch::manual_seed(3);
     model = Vatt(config);
     adam = make_adam(model->parameters(), config.optim);
@@ -124,7 +127,7 @@ TEST(Checkpoint, ReplacesAtomicallyAndFindsTheLatest) {
   EXPECT_FALSE(latest_checkpoint(d + "/absent").has_value());
   save_checkpoint(checkpoint_path(d, 5), *t.model, t.adam.get(), 5);
   save_checkpoint(checkpoint_path(d, 40), *t.model, nullptr, 40);
-  save_checkpoint(checkpoint_path(d, 40), *t.model, nullptr, 41);  // overwrite in place
+  save_checkpoint(checkpoint_path(d, 40), *t.model, nullptr, 41);       // overwrite in place
   std::ofstream(checkpoint_path(d, 90) + ".tmp.1234") << "torn write";  // an interrupted save
   std::ofstream(dir / "notes.txt") << "x";
   EXPECT_EQ(checkpoint_path(d, 40), dir / "ckpt-000000000040.pt");
@@ -143,7 +146,8 @@ TEST(Checkpoint, ReplacesAtomicallyAndFindsTheLatest) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("video."), std::string::npos) << e.what();
   }
-  EXPECT_THROW(load_checkpoint(checkpoint_path(d, 40), *t.model, t.adam.get()), std::runtime_error);  // no Adam
+  EXPECT_THROW(load_checkpoint(checkpoint_path(d, 40), *t.model, t.adam.get()),
+               std::runtime_error);  // no Adam
   EXPECT_THROW(read_checkpoint_meta(checkpoint_path(d, 90) + ".tmp.1234"), std::runtime_error);
 }
 
@@ -197,7 +201,8 @@ TEST(Safetensors, RoundTripAndErrorsNameTheTensor) {
 // A PyTorch user loads the file with safetensors.torch.load_file and sees the same names, shapes and values.
 TEST(Safetensors, LoadsInPythonWithSafetensorsTorch) {
   const std::string python = std::string(VATT_SOURCE_DIR) + "/.venv/bin/python";
-  if (::access(python.c_str(), X_OK) != 0) GTEST_SKIP() << python << " is absent (tools/setup.sh installs it)";
+  if (::access(python.c_str(), X_OK) != 0)
+    GTEST_SKIP() << python << " is absent (tools/setup.sh installs it)";
   TempDir dir;
   Trained t;
   const auto path = dir / "tiny.safetensors";

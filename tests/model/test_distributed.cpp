@@ -1,9 +1,9 @@
-// Data-parallel building blocks on a real 2-process Gloo group over 127.0.0.1: all-reduce, all-gather with its
-// backward, synchronised BatchNorm and a whole training step's loss must equal one process with the whole
+// Data-parallel building blocks on a real 2-process Gloo group over 127.0.0.1: all-reduce, all-gather with
+// its backward, synchronised BatchNorm and a whole training step's loss must equal one process with the whole
 // batch. The parent test re-runs this binary twice (ranks 0 and 1) on the worker test below; each worker also
 // computes the single-process reference itself and asserts agreement. Tolerance: 1e-5 relative (absolute
-// 1e-6) on fp32 values: the two sides sum the same numbers in different orders, and SyncBatchNorm computes the
-// variance as E[x^2] - mean^2 where BatchNorm1d uses two passes.
+// 1e-6) on fp32 values: the two sides sum the same numbers in different orders, and SyncBatchNorm computes
+// the variance as E[x^2] - mean^2 where BatchNorm1d uses two passes.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -31,7 +31,8 @@ namespace {
 
 void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what) {
   ASSERT_EQ(a.sizes(), b.sizes()) << what;
-  EXPECT_TRUE(torch::allclose(a, b, 1e-5, 1e-6)) << what << ": max diff " << (a - b).abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(a, b, 1e-5, 1e-6))
+      << what << ": max diff " << (a - b).abs().max().item<double>();
 }
 
 TEST(Distributed, SyncBatchNormWithoutGroupIsBatchNorm1d) {
@@ -144,7 +145,8 @@ TEST(Distributed, DISABLED_Worker) {
   auto batch = random_batch(c, 6, torch::kCPU, 3);
   {
     torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < model->parameters().size(); ++i) single->parameters()[i].copy_(model->parameters()[i]);
+    for (size_t i = 0; i < model->parameters().size(); ++i)
+      single->parameters()[i].copy_(model->parameters()[i]);
   }
   broadcast_parameters(*model, group.get());
   set_batch_norm_group(*model, group.get());
@@ -221,8 +223,8 @@ TEST(Distributed, TwoGlooProcessesMatchOneProcess) {
       ADD_FAILURE() << "rank " << i << " did not finish within 120 s";
     }
   for (int i = 0; i < 2; ++i)
-    EXPECT_TRUE(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0) << "rank " << i << " failed (status "
-                                                                      << status[i] << "); its output is above";
+    EXPECT_TRUE(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0)
+        << "rank " << i << " failed (status " << status[i] << "); its output is above";
 }
 
 }  // namespace

@@ -64,9 +64,9 @@ std::vector<double> tiny_run(bool bf16, int steps) {
   return losses;
 }
 
-// "Within 2%": the mean of the last 10 of 50 losses of the bf16 run differs from the fp32 run's by less than 2%
-// of the latter, and so does every 10-step window mean along the way (single steps are noisier: bf16 rounds
-// every product, and the runs diverge slowly like any two seeds of SGD).
+// "Within 2%": the mean of the last 10 of 50 losses of the bf16 run differs from the fp32 run's by less than
+// 2% of the latter, and so does every 10-step window mean along the way (single steps are noisier: bf16
+// rounds every product, and the runs diverge slowly like any two seeds of SGD).
 TEST(Precision, Bf16LossCurveTracksFp32Within2Percent) {
   const int steps = 50;
   auto fp32 = tiny_run(false, steps);
@@ -74,10 +74,12 @@ TEST(Precision, Bf16LossCurveTracksFp32Within2Percent) {
   auto window = [](const std::vector<double>& v, int end) {
     return std::accumulate(v.begin() + end - 10, v.begin() + end, 0.0) / 10;
   };
-  EXPECT_LT(window(fp32, steps), 0.9 * window(fp32, 10)) << "the run must learn for the comparison to mean anything";
+  EXPECT_LT(window(fp32, steps), 0.9 * window(fp32, 10))
+      << "the run must learn for the comparison to mean anything";
   for (int end = 10; end <= steps; end += 10) {
     const double f = window(fp32, end), b = window(bf16, end);
-    EXPECT_LT(std::abs(b - f) / f, 0.02) << "steps " << end - 10 << ".." << end - 1 << ": fp32 " << f << " bf16 " << b;
+    EXPECT_LT(std::abs(b - f) / f, 0.02)
+        << "steps " << end - 10 << ".." << end - 1 << ": fp32 " << f << " bf16 " << b;
   }
 }
 
@@ -105,8 +107,8 @@ TEST(Bench, TinyModelBenchRunsAndReportsConsistentFigures) {
 
 TEST(Bench, ModelInfoJsonHasTheDocumentedKeys) {
   auto json = model_info_json(model_info(make_config("mbs")));
-  for (const char* key : {"\"params\": {\"video\": ", "\"audio\": ", "\"text\": ", "\"heads\": ", "\"total\": ",
-                          "\"gflops\": {\"0\": ", "\"25\": ", "\"50\": ", "\"75\": "})
+  for (const char* key : {"\"params\": {\"video\": ", "\"audio\": ", "\"text\": ", "\"heads\": ",
+                          "\"total\": ", "\"gflops\": {\"0\": ", "\"25\": ", "\"50\": ", "\"75\": "})
     EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
 }
 

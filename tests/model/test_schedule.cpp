@@ -50,5 +50,39 @@ TEST(Optimiser, AdamSettingsAndScheduleAreApplied) {
                    1e-4);
 }
 
+// The fused kernel makes the same update as torch::optim::Adam::step, state included, over several steps.
+TEST(Optimiser, FusedAdamStepMatchesAdamStep) {
+  torch::manual_seed(4);
+  OptimConfig o;
+  o.weight_decay = 0.01;
+  std::vector<torch::Tensor> a{torch::randn({5, 3}).requires_grad_(), torch::randn({7}).requires_grad_()};
+  std::vector<torch::Tensor> b{a[0].detach().clone().requires_grad_(),
+                               a[1].detach().clone().requires_grad_()};
+  auto ref = make_adam(a, o), fused = make_adam(b, o);
+  for (int step = 0; step < 4; ++step) {
+    auto g0 = torch::randn({5, 3}), g1 = torch::randn({7});
+    a[0].mutable_grad() = g0.clone();
+    b[0].mutable_grad() = g0.clone();
+    if (step != 2) {  // an undefined gradient skips that parameter in both
+      a[1].mutable_grad() = g1.clone();
+      b[1].mutable_grad() = g1.clone();
+    }
+    apply_schedule(*ref, o, step + 5);
+    apply_schedule(*fused, o, step + 5);
+    ref->step();
+    fused_adam_step(*fused);
+    ref->zero_grad(true);
+    fused->zero_grad(true);
+    for (int i = 0; i < 2; ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-6, 1e-7)) << "step " << step;
+  }
+  for (int i = 0; i < 2; ++i) {
+    auto& sa = static_cast<torch::optim::AdamParamState&>(*ref->state().at(a[i].unsafeGetTensorImpl()));
+    auto& sb = static_cast<torch::optim::AdamParamState&>(*fused->state().at(b[i].unsafeGetTensorImpl()));
+    EXPECT_EQ(sa.step(), sb.step());
+    EXPECT_TRUE(torch::allclose(sa.exp_avg(), sb.exp_avg(), 1e-6, 1e-8));
+    EXPECT_TRUE(torch::allclose(sa.exp_avg_sq(), sb.exp_avg_sq(), 1e-6, 1e-10));
+  }
+}
+
 }  // namespace
 }  // namespace vatt::model

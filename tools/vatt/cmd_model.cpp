@@ -15,9 +15,9 @@ int cmd_model(const Args& args) {
   po::options_description opts("vatt model info options");
   std::string what, config = "mbs";
   std::vector<std::string> sets;
-  opts.add_options()                                                                      //
+  opts.add_options()                                                                                   //
       ("config", po::value(&config), "configuration name (mbs, bbs, lbs, sss, ma-medium, tiny, ...)")  //
-      ("json", "print JSON: params per module, gflops per DropToken rate, fields")      //
+      ("json", "print JSON: params per module, gflops per DropToken rate, fields")                     //
       ("set", po::value(&sets)->composing(), "override a config field: name=value (repeatable)");
   po::options_description hidden;
   hidden.add_options()("what", po::value(&what)->required(), "sub-command");
@@ -35,7 +35,8 @@ int cmd_model(const Args& args) {
   }
   try {
     const auto info = model::model_info(model::make_config(config, sets));
-    std::fputs((vm.count("json") ? model::model_info_json(info) : model::format_model_info(info)).c_str(), stdout);
+    std::fputs((vm.count("json") ? model::model_info_json(info) : model::format_model_info(info)).c_str(),
+               stdout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vatt model info: %s\n", e.what());
     return 2;
@@ -46,18 +47,19 @@ int cmd_model(const Args& args) {
 int cmd_bench_model(const Args& args) {
   po::options_description opts("vatt bench model options");
   model::ModelBenchOptions o;
-  opts.add_options()                                                                              //
-      ("config", po::value(&o.config)->default_value(o.config), "configuration name")             //
-      ("batch", po::value(&o.batch)->default_value(o.batch), "clips per step")                     //
-      ("frames", po::value(&o.frames)->default_value(o.frames), "frames per clip")                 //
-      ("res", po::value(&o.res)->default_value(o.res), "square crop size in pixels")               //
-      ("precision", po::value(&o.precision)->default_value(o.precision), "fp32, bf16 or auto")     //
-      ("steps", po::value(&o.steps)->default_value(o.steps), "timed steps (median reported)")      //
-      ("warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")             //
-      ("threads", po::value(&o.threads)->default_value(o.threads), "intra-op threads, 0 = all")    //
-      ("device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda[:N]")           //
-      ("n", po::value(&o.matmul_n)->default_value(o.matmul_n), "size of the yardstick matmul")     //
-      ("set", po::value(&o.overrides)->composing(), "override a config field: name=value (repeatable)");
+  opts.add_options()                                                                                     //
+      ("config", po::value(&o.config)->default_value(o.config), "configuration name")                    //
+      ("batch", po::value(&o.batch)->default_value(o.batch), "clips per step")                           //
+      ("frames", po::value(&o.frames)->default_value(o.frames), "frames per clip")                       //
+      ("res", po::value(&o.res)->default_value(o.res), "square crop size in pixels")                     //
+      ("precision", po::value(&o.precision)->default_value(o.precision), "fp32, bf16 or auto")           //
+      ("steps", po::value(&o.steps)->default_value(o.steps), "timed steps (median reported)")            //
+      ("warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")                   //
+      ("threads", po::value(&o.threads)->default_value(o.threads), "intra-op threads, 0 = all")          //
+      ("device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda[:N]")                 //
+      ("n", po::value(&o.matmul_n)->default_value(o.matmul_n), "size of the yardstick matmul")           //
+      ("set", po::value(&o.overrides)->composing(), "override a config field: name=value (repeatable)")  //
+      ("profile", po::bool_switch(&o.profile), "profile one more step: operators by self CPU time");
   po::positional_options_description pos;
   po::variables_map vm;
   const std::string usage =

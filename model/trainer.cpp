@@ -1,0 +1,169 @@
+// Trainer: host batches -> tensors on the device, one train_step, bookkeeping for skips and checkpoints.
+#include "model/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/device.h"
+#include "model/optimiser.h"
+#include "model/precision.h"
+#include "model/train_step.h"
+#include "model/vatt.h"
+
+namespace vatt::model {
+
+struct Trainer::Impl {
+  TrainerOptions opts;
+  ModelConfig config;
+  DeviceInfo dev;
+  bool bf16 = false;
+  Vatt model{nullptr};
+  std::unique_ptr<torch::optim::Adam> adam;
+  int64_t step = 0;
+  int64_t skipped = 0;
+  int bad_in_a_row = 0;
+};
+
+Trainer::Trainer(const TrainerOptions& o) : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.opts = o;
+  if (o.steps < 1) throw std::invalid_argument("steps must be >= 1");
+  m.config = make_config(o.config, o.overrides);
+  m.config.optim.total_steps = o.steps;
+  m.config.optim.warmup_steps = o.warmup >= 0 ? o.warmup : std::min<int64_t>(10000, o.steps / 10);
+  m.config.optim.peak_lr = o.lr;
+  m.config.optim.end_lr = o.lr_end;
+  m.dev = select_device(o.device, o.threads);
+  m.bf16 = use_bf16(parse_precision(o.precision), m.dev.device);
+  torch::manual_seed(o.seed);
+  m.model = Vatt(m.config);
+  m.model->to(torch::Device(m.dev.device));
+  m.adam = make_adam(m.model->parameters(), m.config.optim);
+}
+
+Trainer::~Trainer() = default;
+
+std::optional<std::string> Trainer::resume() {
+  auto& m = *impl_;
+  if (m.opts.checkpoint_dir.empty()) return std::nullopt;
+  auto path = latest_checkpoint(m.opts.checkpoint_dir);
+  if (!path) return std::nullopt;
+  auto meta = load_checkpoint(*path, *m.model, m.adam.get(), /*restore_rng=*/true);
+  m.step = meta.step;
+  return meta.user_blob;
+}
+
+TrainerStep Trainer::step(const HostBatch& b) {
+  auto& m = *impl_;
+  const auto& c = m.config;
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument("batch does not fit the model: " + what);
+  };
+  check(b.batch >= 2,
+        "batch " + std::to_string(b.batch) + " < 2 (BatchNorm and contrastive negatives need 2+)");
+  check(b.frames == c.frames && b.height == c.crop && b.width == c.crop,
+        "video " + std::to_string(b.frames) + "x" + std::to_string(b.height) + "x" + std::to_string(b.width) +
+            ", model expects " + std::to_string(c.frames) + "x" + std::to_string(c.crop) + "x" +
+            std::to_string(c.crop) + " (frames, crop)");
+  check(b.samples == c.audio_samples,
+        "audio " + std::to_string(b.samples) + " samples, model expects " + std::to_string(c.audio_samples));
+  check(b.video.size() == static_cast<size_t>(b.batch * b.frames * b.height * b.width * 3),
+        "video buffer size");
+  check(b.audio.size() == static_cast<size_t>(b.batch * b.samples), "audio buffer size");
+  check(b.text.size() == static_cast<size_t>(b.batch * c.text_candidates * c.text_words), "text buffer size");
+  check(b.text_mask.size() == static_cast<size_t>(b.batch), "text mask size");
+
+  const torch::Device device(m.dev.device);
+  TrainBatch t;
+  // from_blob views the host buffers; .to() copies, so nothing outlives this call.
+  t.video = torch::from_blob(const_cast<uint8_t*>(b.video.data()), {b.batch, b.frames, b.height, b.width, 3},
+                             torch::kUInt8)
+                .to(device)
+                .to(torch::kFloat)
+                .div_(127.5)
+                .sub_(1.0);
+  t.audio =
+      torch::from_blob(const_cast<float*>(b.audio.data()), {b.batch, b.samples}, torch::kFloat).to(device);
+  if (m.opts.audio_noise > 0) {
+    auto peak = t.audio.abs().amax(1, /*keepdim=*/true);
+    t.audio = t.audio + torch::randn_like(t.audio) * (peak * m.opts.audio_noise);
+  }
+  t.text = torch::from_blob(const_cast<int32_t*>(b.text.data()), {b.batch, c.text_candidates, c.text_words},
+                            torch::kInt32)
+               .to(device)
+               .to(torch::kLong)
+               .clamp_(0, c.vocab_size - 1);
+  t.text_mask = torch::from_blob(const_cast<float*>(b.text_mask.data()), {b.batch}, torch::kFloat).to(device);
+
+  auto t0 = std::chrono::steady_clock::now();
+  StepResult r = train_step(*m.model, *m.adam, t, m.step, m.bf16);
+  TrainerStep out;
+  out.step = m.step;
+  out.loss = r.loss;
+  out.nce = r.nce;
+  out.mil_nce = r.mil_nce;
+  out.lr = r.lr;
+  out.grad_norm = r.grad_norm;
+  out.skipped = r.skipped;
+  out.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (r.skipped) {
+    ++m.skipped;
+    if (++m.bad_in_a_row >= m.opts.max_bad_steps)
+      throw std::runtime_error("loss was NaN/Inf for " + std::to_string(m.bad_in_a_row) +
+                               " steps in a row (last at step " + std::to_string(m.step) +
+                               "); lower the learning rate or check the input data");
+  } else {
+    m.bad_in_a_row = 0;
+    ++m.step;
+  }
+  return out;
+}
+
+std::string Trainer::checkpoint(const std::string& blob) {
+  auto& m = *impl_;
+  if (m.opts.checkpoint_dir.empty()) return "";
+  std::filesystem::create_directories(m.opts.checkpoint_dir);
+  const auto path = checkpoint_path(m.opts.checkpoint_dir, m.step);
+  save_checkpoint(path, *m.model, m.adam.get(), m.step, blob);
+  return path;
+}
+
+int64_t Trainer::steps_done() const {
+  return impl_->step;
+}
+int64_t Trainer::total_steps() const {
+  return impl_->config.optim.total_steps;
+}
+int64_t Trainer::skipped_steps() const {
+  return impl_->skipped;
+}
+std::string Trainer::device() const {
+  return impl_->dev.device;
+}
+bool Trainer::bf16() const {
+  return impl_->bf16;
+}
+int64_t Trainer::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : impl_->model->parameters()) n += p.numel();
+  return n;
+}
+int64_t Trainer::frames() const {
+  return impl_->config.frames;
+}
+int64_t Trainer::crop() const {
+  return impl_->config.crop;
+}
+int64_t Trainer::audio_samples() const {
+  return impl_->config.audio_samples;
+}
+int64_t Trainer::vocab_size() const {
+  return impl_->config.vocab_size;
+}
+
+}  // namespace vatt::model

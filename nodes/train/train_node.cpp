@@ -1,0 +1,251 @@
+// `train_vatt`: the pretraining step as a graph sink. Each batch of tokenised clips becomes one optimiser
+// step (model/trainer.h: forward, symmetric NCE + MIL-NCE, backward, scheduled Adam, bf16 where fast);
+// checkpoints every N steps and at the end, resume from the latest one (the step counter and data cursor
+// continue); a NaN/Inf loss skips the step and is counted, K in a row fail the run with a clear message.
+//
+//   --in(batch of tokenised_clip)--> train_vatt
+//                                    --errors-->  (batches that do not fit the model: shapes named)
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <mutex>
+
+#include "model/trainer.h"
+#include "nodes/register_all.h"
+#include "nodes/train/train_clip.h"
+
+namespace vatt::nodes {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class TrainNode final : public pipeline::Node {
+ public:
+  explicit TrainNode(const pipeline::NodeConfig& cfg) {
+    const auto& o = cfg.options;
+    opts_.config = o.get_string("config");
+    opts_.overrides = o.get_list("set");
+    const double drop = o.get_float("droptoken");
+    opts_.overrides.push_back("droptoken.video=" + std::to_string(drop));
+    opts_.overrides.push_back("droptoken.audio=" + std::to_string(drop));
+    if (o.get_int("frames") > 0) opts_.overrides.push_back("frames=" + std::to_string(o.get_int("frames")));
+    if (o.get_int("crop") > 0) opts_.overrides.push_back("crop=" + std::to_string(o.get_int("crop")));
+    if (o.get_int("audio_samples") > 0)
+      opts_.overrides.push_back("audio_samples=" + std::to_string(o.get_int("audio_samples")));
+    if (o.get_int("vocab_size") > 0)
+      opts_.overrides.push_back("vocab_size=" + std::to_string(o.get_int("vocab_size")));
+    opts_.steps = o.get_int("steps");
+    opts_.warmup = o.get_int("warmup");
+    opts_.lr = o.get_float("lr");
+    opts_.lr_end = o.get_float("lr_end");
+    opts_.precision = o.get_string("precision");
+    opts_.device = o.get_string("device");
+    opts_.threads = static_cast<int>(o.get_int("threads"));
+    opts_.checkpoint_dir = o.get_string("checkpoint_dir");
+    opts_.checkpoint_every = o.get_int("checkpoint_every");
+    opts_.max_bad_steps = static_cast<int>(o.get_int("max_bad_steps"));
+    opts_.seed = static_cast<uint64_t>(o.get_int("seed"));
+    log_every_ = o.get_int("log_every");
+  }
+
+  void open() override {
+    trainer_ = std::make_unique<model::Trainer>(opts_);
+    if (auto blob = trainer_->resume()) {
+      skip_ = parse_cursor(*blob);
+      spdlog::info("train: resumed at step {} of {}; skipping the {} batches already trained on",
+                   trainer_->steps_done(), trainer_->total_steps(), skip_);
+      batches_seen_ = 0;
+    }
+    spdlog::info("train: {} parameters on {}{}, {} steps", trainer_->parameter_count(), trainer_->device(),
+                 trainer_->bf16() ? " (bf16 autocast)" : " (fp32)", trainer_->total_steps());
+    start_ = Clock::now();
+  }
+
+  void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
+    const auto arrived = Clock::now();
+    if (have_last_) wait_s_ += std::chrono::duration<double>(arrived - last_end_).count();
+    ++batches_seen_;
+    if (skip_ > 0) {
+      --skip_;
+      return finish_call();
+    }
+    if (done_) return finish_call();
+    const auto& items = in.as<pipeline::Batch>().items;
+    model::HostBatch b;
+    try {
+      b = to_host(items);
+    } catch (const std::invalid_argument& e) {
+      out.error("bad_batch", e.what());
+      return finish_call();
+    }
+    model::TrainerStep s;
+    try {
+      s = trainer_->step(b);
+    } catch (const std::invalid_argument& e) {
+      out.error("bad_batch", e.what());
+      return finish_call();
+    } catch (const std::runtime_error& e) {
+      fatal_ = e.what();
+      done_ = true;
+      out.stop_run("training aborted");
+      return finish_call();
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      clips_ += static_cast<uint64_t>(b.batch);
+      if (!s.skipped) {
+        loss_ = s.loss;
+        nce_ = s.nce;
+        mil_nce_ = s.mil_nce;
+        lr_ = s.lr;
+        grad_norm_ = s.grad_norm;
+      }
+    }
+    const int64_t done = trainer_->steps_done();
+    if (s.skipped) spdlog::warn("train: step {} skipped: loss is not finite", s.step);
+    if (log_every_ > 0 && !s.skipped && (done % log_every_ == 0 || done == 1))
+      spdlog::info(
+          "train: step {}/{} loss {:.4f} (nce {:.4f}, mil-nce {:.4f}) lr {:.3g} grad-norm {:.3g} {:.0f} ms",
+          done, trainer_->total_steps(), s.loss, s.nce, s.mil_nce, s.lr, s.grad_norm, s.ms);
+    if (opts_.checkpoint_every > 0 && done % opts_.checkpoint_every == 0 && !s.skipped) save();
+    if (done >= trainer_->total_steps()) {
+      done_ = true;
+      save();
+      out.stop_run("reached " + std::to_string(done) + " steps");
+    }
+    finish_call();
+  }
+
+  void flush(pipeline::Emitter&) override {
+    if (trainer_ && saved_at_ != trainer_->steps_done() && fatal_.empty()) save();
+  }
+
+  void close() override {
+    if (!fatal_.empty()) throw std::runtime_error(fatal_);
+  }
+
+  std::map<std::string, double> gauges() const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    std::map<std::string, double> g;
+    if (!trainer_) return g;
+    const double wall = std::chrono::duration<double>(Clock::now() - start_).count();
+    g["step"] = static_cast<double>(trainer_->steps_done());
+    g["loss"] = loss_;
+    g["nce"] = nce_;
+    g["mil_nce"] = mil_nce_;
+    g["lr"] = lr_;
+    g["grad_norm"] = grad_norm_;
+    g["skipped_steps"] = static_cast<double>(trainer_->skipped_steps());
+    g["clips_per_s"] = wall > 0 ? static_cast<double>(clips_) / wall : 0;
+    g["data_wait_fraction"] = wall > 0 ? std::min(1.0, wait_s_ / wall) : 0;
+    return g;
+  }
+
+ private:
+  void finish_call() {
+    last_end_ = Clock::now();
+    have_last_ = true;
+  }
+
+  void save() {
+    const auto path = trainer_->checkpoint("batches=" + std::to_string(batches_seen_) + "\n");
+    saved_at_ = trainer_->steps_done();
+    if (!path.empty()) spdlog::info("train: checkpoint {}", path);
+  }
+
+  static int64_t parse_cursor(const std::string& blob) {
+    auto pos = blob.find("batches=");
+    return pos == std::string::npos ? 0 : std::stoll(blob.substr(pos + 8));
+  }
+
+  // Copies the batch's clips into one contiguous host batch (frames must all have the trainer's shapes).
+  model::HostBatch to_host(const std::vector<pipeline::Message>& items) const {
+    model::HostBatch b;
+    b.batch = static_cast<int64_t>(items.size());
+    if (items.empty()) throw std::invalid_argument("empty batch");
+    const auto& first = *items[0].as<TokenisedClip>().clip;
+    b.frames = first.frames_t;
+    b.height = first.height;
+    b.width = first.width;
+    b.samples = first.audio ? static_cast<int64_t>(first.audio->size()) : 0;
+    const size_t fsize = static_cast<size_t>(b.frames * b.height * b.width * 3);
+    b.video.resize(fsize * items.size());
+    b.audio.resize(static_cast<size_t>(b.samples) * items.size());
+    b.text.resize(items.size() * TokenisedClip::kCandidates * TokenisedClip::kWords);
+    b.text_mask.resize(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto& t = items[i].as<TokenisedClip>();
+      const Clip& c = *t.clip;
+      if (c.frames_t != b.frames || c.height != b.height || c.width != b.width || !c.frames ||
+          c.frames->size() != fsize)
+        throw std::invalid_argument("clip " + std::to_string(c.clip_index) + " of " + c.uri + " has frames " +
+                                    std::to_string(c.frames_t) + "x" + std::to_string(c.height) + "x" +
+                                    std::to_string(c.width) + ", the batch has " + std::to_string(b.frames) +
+                                    "x" + std::to_string(b.height) + "x" + std::to_string(b.width));
+      if (!c.audio || static_cast<int64_t>(c.audio->size()) != b.samples)
+        throw std::invalid_argument("clip " + std::to_string(c.clip_index) + " of " + c.uri + " has " +
+                                    std::to_string(c.audio ? c.audio->size() : 0) +
+                                    " audio samples, the batch has " + std::to_string(b.samples));
+      std::copy(c.frames->begin(), c.frames->end(), b.video.begin() + static_cast<std::ptrdiff_t>(i * fsize));
+      std::copy(c.audio->begin(), c.audio->end(),
+                b.audio.begin() + static_cast<std::ptrdiff_t>(i * b.samples));
+      std::copy(t.text_ids.begin(), t.text_ids.end(),
+                b.text.begin() + static_cast<std::ptrdiff_t>(i * t.text_ids.size()));
+      b.text_mask[i] = t.has_text ? 1.0f : 0.0f;
+    }
+    return b;
+  }
+
+  model::TrainerOptions opts_;
+  int64_t log_every_ = 10;
+  std::unique_ptr<model::Trainer> trainer_;
+  int64_t skip_ = 0, batches_seen_ = 0, saved_at_ = -1;
+  bool done_ = false;
+  std::string fatal_;
+  Clock::time_point start_, last_end_;
+  bool have_last_ = false;
+  double wait_s_ = 0;
+  mutable std::mutex mu_;
+  uint64_t clips_ = 0;
+  double loss_ = NAN, nce_ = NAN, mil_nce_ = NAN, lr_ = 0, grad_norm_ = 0;
+};
+
+}  // namespace
+
+void register_train_vatt(pipeline::Registry& registry) {
+  using pipeline::float_option;
+  using pipeline::int_option;
+  using pipeline::string_option;
+  pipeline::NodeContract c;
+  c.type = "train_vatt";
+  c.doc = "VATT pretraining: one optimiser step per batch, checkpoints, resume, NaN/Inf skipping";
+  c.inputs = {{"in", "batch", "batches of tokenised clips"}};
+  c.options = {
+      string_option("config", "tiny", "model configuration: sss..lll, ma-<size>, tiny"),
+      pipeline::OptionSpec{"set", pipeline::OptionType::StringList,
+                           pipeline::Value(std::vector<std::string>{}),
+                           "model config overrides FIELD=VALUE (see `vatt model info --json`)"},
+      int_option("steps", 1000, "optimiser steps; the run ends there", 1),
+      int_option("warmup", -1, "warm-up steps; -1 = min(10000, steps/10)", -1),
+      float_option("lr", 1e-4, "peak learning rate", 0),
+      float_option("lr_end", 5e-5, "learning rate at the last step (quarter cosine from the peak)", 0),
+      float_option("droptoken", 0.5, "DropToken rate for video and audio tokens (training only)", 0, 0.95),
+      int_option("frames", 0, "frames per clip (0 = the config's)", 0),
+      int_option("crop", 0, "frame side after augment (0 = the config's)", 0),
+      int_option("audio_samples", 0, "audio samples per clip (0 = the config's)", 0),
+      int_option("vocab_size", 0, "vocabulary size (0 = the config's)", 0, 65536),
+      string_option("precision", "auto", "auto (bf16 where fast), fp32 or bf16", {"auto", "fp32", "bf16"}),
+      string_option("device", "auto", "auto, cpu, cuda or cuda:N"),
+      int_option("threads", 0, "LibTorch intra-op threads (0 = all cores)", 0),
+      string_option("checkpoint_dir", "", "where checkpoints go and resume comes from (empty: none)"),
+      int_option("checkpoint_every", 0, "steps between checkpoints (0: only at the end)", 0),
+      int_option("max_bad_steps", 5, "NaN/Inf losses in a row that abort the run", 1),
+      int_option("seed", 0, "initialisation and noise seed", 0),
+      int_option("log_every", 10, "steps between log lines (0: none)", 0),
+  };
+  c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<TrainNode>(cfg); };
+  registry.add(std::move(c));
+}
+
+}  // namespace vatt::nodes
