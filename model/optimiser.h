@@ -22,10 +22,10 @@ void set_learning_rate(torch::optim::Adam& adam, double lr);
 
 /// One Adam step of `adam` through LibTorch's fused multi-tensor kernel (aten::_fused_adam_, CPU and CUDA):
 /// the same update as torch::optim::Adam::step (L2 weight decay, bias correction, no amsgrad) in one pass per
-/// tensor, without the temporaries the unfused step allocates (about 8x faster on the CPU for VATT-BBS).
+/// tensor, without the temporaries the unfused step allocates (VATT-BBS on the 2-core CPU: 6.3 s -> 3.4 s).
 /// The moments and step counts live in `adam`'s own AdamParamState, so checkpoints (Adam::save/load) are
 /// unchanged. Parameters whose gradient is undefined are skipped, as in Adam::step. Falls back to
-/// adam.step() for amsgrad or mixed-device/dtype groups.
+/// adam.step() for amsgrad or non-fp32/non-contiguous/mixed-device parameters.
 void fused_adam_step(torch::optim::Adam& adam);
 
 /// Sets lr_at(optim, step) on `adam` and returns it: call once before each optimiser step.

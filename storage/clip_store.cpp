@@ -2,6 +2,9 @@
 #include "storage/clip_store.h"
 
 #include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "storage/keys.h"
@@ -27,7 +30,8 @@ json to_json(const SourceRecord& s) {
           {"fingerprint", s.fingerprint},
           {"options", s.options_digest},
           {"cursor", s.cursor},
-          {"clips", s.clips}};
+          {"clips", s.clips},
+          {"total", s.total}};
 }
 
 SourceRecord source_from(uint64_t id, std::string_view v) {
@@ -39,6 +43,7 @@ SourceRecord source_from(uint64_t id, std::string_view v) {
   s.options_digest = j.at("options");
   s.cursor = j.at("cursor");
   s.clips = j.at("clips");
+  s.total = j.value("total", uint64_t{0});  // absent in stores written before resume
   return s;
 }
 
@@ -56,6 +61,7 @@ ClipRecord clip_from(std::string_view key, std::string_view v, const Db& db) {
   c.has_audio = j.at("has_audio");
   c.labels = j.at("labels").get<std::vector<std::string>>();
   c.split = j.at("split");
+  if (j.contains("captions")) c.captions = j.at("captions").get<std::vector<std::string>>();
   if (j.at("has_text").get<bool>()) {
     if (auto t = db.get(Family::Texts, key)) {
       for (const auto& e : json::parse(*t))
@@ -83,6 +89,19 @@ T read_pod(std::string_view in, size_t& pos) {
 
 ClipStore::ClipStore(const std::string& path) : db_(path) {}
 
+std::shared_ptr<ClipStore> ClipStore::open_shared(const std::string& path) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<ClipStore>> open;
+  std::error_code ec;
+  std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec) key = path;
+  std::lock_guard<std::mutex> lk(mu);
+  if (auto s = open[key].lock()) return s;
+  auto s = std::make_shared<ClipStore>(path);
+  open[key] = s;
+  return s;
+}
+
 ClipStore::PutResult ClipStore::put(const ClipRecord& c, const ClipMedia* media, bool sync) {
   const std::string key = key_u64x2(c.source_id, c.clip_index);
   WriteSet w;
@@ -91,7 +110,13 @@ ClipStore::PutResult ClipStore::put(const ClipRecord& c, const ClipMedia* media,
   if (auto s = source(c.source_id)) {
     src = *s;
     if (src.fingerprint == c.fingerprint && src.options_digest == c.options_digest) {
-      if (db_.get(Family::Clips, key)) return PutResult::Skipped;
+      if (db_.get(Family::Clips, key)) {
+        if (c.last && src.total != c.clip_index + 1) {  // a store from before `total`, or a resumed source
+          src.total = c.clip_index + 1;
+          db_.put(Family::Sources, source_key(c.source_id), to_json(src).dump(), sync);
+        }
+        return PutResult::Skipped;
+      }
     } else {
       // The source's content or the decode options changed: its old clips describe something else now.
       // (Db::write applies puts before erases: leave out the keys this clip writes again.)
@@ -111,6 +136,7 @@ ClipStore::PutResult ClipStore::put(const ClipRecord& c, const ClipMedia* media,
   src.options_digest = c.options_digest;
   src.cursor = std::max(src.cursor, c.clip_index + 1);
   src.clips += 1;
+  if (c.last) src.total = c.clip_index + 1;
 
   const json meta = {{"uri", c.uri},
                      {"fingerprint", c.fingerprint},
@@ -121,7 +147,8 @@ ClipStore::PutResult ClipStore::put(const ClipRecord& c, const ClipMedia* media,
                      {"has_audio", c.has_audio},
                      {"has_text", c.has_text()},
                      {"labels", c.labels},
-                     {"split", c.split}};
+                     {"split", c.split},
+                     {"captions", c.captions}};
   w.put(Family::Clips, key, meta.dump());
   if (c.has_text()) {
     json t = json::array();

@@ -2,9 +2,9 @@
 // idempotence and resume rules of ingestion.
 //
 // Key layouts (big-endian, so a source's clips scan in clip order):
-//   sources  [source_id u64]                 -> JSON {uri, fingerprint, options, cursor, clips}
+//   sources  [source_id u64]                 -> JSON {uri, fingerprint, options, cursor, clips, total}
 //   clips    [source_id u64][clip_index u64] -> JSON {uri, fingerprint, options, start_us, end_us, has_video,
-//                                                      has_audio, has_text, labels, split}
+//                                                      has_audio, has_text, labels, split, captions}
 //   clips    [source_id][clip_index]['m']    -> decoded media (optional): header + frames + audio; RocksDB's
 //   block
 //                                               compression (Snappy) compresses it on disk
@@ -41,6 +41,10 @@ struct ClipRecord {
   std::string split;
   std::vector<TextRecord> text;  ///< [0] the clip's own words; then the nearest other segments
   bool has_text() const { return !text.empty(); }
+  std::vector<std::string> captions;  ///< untimed captions of the whole video (MSR-VTT style)
+  /// Written, not read back: this is the source's last clip, so the source has clip_index + 1 clips (its
+  /// record's `total`).
+  bool last = false;
 };
 
 /// A decoded clip kept so training can re-read it without decoding: frames [T, H, W, 3] uint8 packed RGB and
@@ -58,6 +62,11 @@ struct SourceRecord {
   std::string uri, fingerprint, options_digest;
   uint64_t cursor = 0;  ///< 1 + the highest clip index stored: where an interrupted ingest stands
   uint64_t clips = 0;   ///< clips stored for this source
+  uint64_t total = 0;   ///< clips the source has (known once its last clip was stored); 0 = not known yet
+  /// Every clip of the source is stored: an ingest with the same content and options has nothing to do.
+  bool complete() const { return total > 0 && clips >= total; }
+  /// Clips [0, resume_from()) are all stored: an interrupted ingest can start decoding at this clip.
+  uint64_t resume_from() const { return clips == cursor ? cursor : 0; }
 };
 
 class ClipStore {
@@ -65,10 +74,16 @@ class ClipStore {
   /// Opens (creating if needed) the database at `path`. Throws StorageError.
   explicit ClipStore(const std::string& path);
 
+  /// The one ClipStore of this process for `path` (RocksDB allows one open per database and process): the
+  /// ingest graph's writer (clip_store node) and its reader (video_source's resume_db) share it while either
+  /// holds it. Reads are thread-safe next to put().
+  static std::shared_ptr<ClipStore> open_shared(const std::string& path);
+
   enum class PutResult { Added, Skipped, Replaced };
   /// Stores `clip` (and `media` if given) atomically with its source's cursor. A clip already stored for the
   /// same source content and options is skipped (re-ingest adds nothing). When the source's fingerprint or
-  /// options changed, its old clips and texts are deleted in the same write first (result Replaced).
+  /// options changed, its old clips and texts are deleted in the same write first (result Replaced). A clip
+  /// with `last` sets the source's `total` (also when the clip itself is skipped).
   /// Not thread-safe: one writer per store.
   PutResult put(const ClipRecord& clip, const ClipMedia* media = nullptr, bool sync = false);
 

@@ -45,6 +45,12 @@ struct Clip {
   bool has_text() const { return !text.empty(); }
   std::vector<std::string> labels;
   std::string split;  ///< "train", "test", ... when a dataset layout says so
+  /// Untimed captions of the whole video (MSR-VTT style), on every clip of it. When the source has no timed
+  /// text they are also the clip's `text` (each spanning the clip's window).
+  std::vector<std::string> captions;
+  /// The source's last clip (its decode finished): the store records that the source is complete, so a
+  /// later ingest skips it without decoding.
+  bool last = false;
 };
 
 }  // namespace vatt::nodes

@@ -25,7 +25,7 @@ class ClipStoreNode final : public pipeline::Node {
     if (path_.empty()) throw std::invalid_argument("db must name a database folder");
   }
 
-  void open() override { store_ = std::make_unique<storage::ClipStore>(path_); }
+  void open() override { store_ = storage::ClipStore::open_shared(path_); }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter&) override {
     const Clip& c = in.as<Clip>();
@@ -41,6 +41,8 @@ class ClipStoreNode final : public pipeline::Node {
     r.has_audio = c.has_audio;
     r.labels = c.labels;
     r.split = c.split;
+    r.captions = c.captions;
+    r.last = c.last;
     for (const auto& t : c.text) r.text.push_back({t.start_us, t.end_us, t.text});
     storage::ClipMedia m;
     if (media_) {
@@ -79,7 +81,7 @@ class ClipStoreNode final : public pipeline::Node {
  private:
   std::string id_, path_;
   bool media_, sync_;
-  std::unique_ptr<storage::ClipStore> store_;
+  std::shared_ptr<storage::ClipStore> store_;
   std::atomic<uint64_t> added_{0}, skipped_{0}, replaced_{0};
 };
 

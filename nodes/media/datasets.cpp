@@ -88,9 +88,29 @@ void DatasetIndex::load_captions_json(const std::string& path) {
           a.segments.push_back(std::move(t));
         }
       }
-    } else {  // HowTo100M
+    } else if (j.contains("sentences") && j.contains("videos")) {  // MSR-VTT (train_val_videodatainfo.json)
+      for (const auto& v : j.at("videos")) {
+        auto& a = by_id_[v.at("video_id").get<std::string>()];
+        if (v.contains("split")) {
+          const std::string s = v.at("split");
+          a.split = s == "validate" ? "val" : s;
+        }
+      }
+      for (const auto& sen : j.at("sentences"))
+        by_id_[sen.at("video_id").get<std::string>()].captions.push_back(
+            sen.at("caption").get<std::string>());
+    } else {  // HowTo100M, or MSR-VTT-style id -> [caption, ...]
       for (const auto& [id, v] : j.items()) {
         const std::string where = path + ": " + id;
+        if (v.is_array()) {
+          auto& a = by_id_[id];
+          for (size_t i = 0; i < v.size(); ++i) {
+            if (!v[i].is_string())
+              throw DatasetError(where + "[" + std::to_string(i) + "]: a caption must be a string");
+            a.captions.push_back(v[i].get<std::string>());
+          }
+          continue;
+        }
         const auto &st = v.at("start"), &en = v.at("end"), &tx = v.at("text");
         if (!st.is_array() || !en.is_array() || !tx.is_array() || st.size() != en.size() ||
             st.size() != tx.size())

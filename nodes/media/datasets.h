@@ -21,6 +21,7 @@ class DatasetError : public std::runtime_error {
 /// What the dataset files say about one source.
 struct SourceAnnotations {
   std::vector<TextSegment> segments;  ///< sorted by start
+  std::vector<std::string> captions;  ///< untimed captions of the whole video (MSR-VTT), in file order
   std::vector<std::string> labels;
   std::string split;
 };
@@ -29,8 +30,9 @@ class DatasetIndex {
  public:
   /// HowTo100M-style {"VIDEO_ID": {"start": [s...], "end": [s...], "text": [...]}, ...} or YouCook2-style
   /// {"database": {"VIDEO_ID": {"subset": "training", "annotations": [{"segment": [s, e], "sentence":
-  /// ...}]}}}. Times in seconds. Throws DatasetError (malformed JSON, unequal array lengths, end before
-  /// start, bad types).
+  /// ...}]}}}, or MSR-VTT-style untimed captions: the official {"videos": [{"video_id", "split"}, ...],
+  /// "sentences": [{"video_id", "caption"}, ...]} or a map {"VIDEO_ID": ["caption", ...]}. Times in seconds.
+  /// Throws DatasetError (malformed JSON, unequal array lengths, end before start, bad types).
   void load_captions_json(const std::string& path);
   /// ESC-50 `meta/esc50.csv` (header filename,fold,target,category,...: label = category, split = "foldN") or
   /// AudioSet segments CSV (`# ` comment lines, then YTID, start_seconds, end_seconds, "label,label"). Throws

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "nodes/media/gst_pipeline.h"
 #include "nodes/media/gst_vattalign.h"
 
 namespace vatt::nodes {
@@ -138,29 +139,6 @@ void on_no_more_pads(GstElement*, gpointer user) {
   b->no_more_pads = true;
 }
 
-/// Sets the pipeline to NULL and releases it, after which the callbacks' Branches may go. After a timeout the
-/// decoder may be stuck in a call that never returns, and so would the state change: then the teardown runs
-/// on a detached thread (which may leak that one pipeline) so that the run goes on.
-struct PipelineHolder {
-  GstElement* p = nullptr;
-  GstBus* bus = nullptr;
-  std::shared_ptr<Branches> branches;
-  bool hung = false;
-  static void teardown(GstElement* p, GstBus* bus) {
-    if (bus) gst_object_unref(bus);
-    if (p) {
-      gst_element_set_state(p, GST_STATE_NULL);
-      gst_object_unref(p);
-    }
-  }
-  ~PipelineHolder() {
-    if (hung)
-      std::thread([p = p, bus = bus, keep = branches] { teardown(p, bus); }).detach();
-    else
-      teardown(p, bus);
-  }
-};
-
 std::string seconds_text(double s) {
   std::ostringstream o;
   o << s << " s";
@@ -260,8 +238,9 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
   };
 
   PipelineHolder ph;
-  ph.branches = std::make_shared<Branches>();
-  Branches& br = *ph.branches;
+  auto branches = std::make_shared<Branches>();
+  ph.keep = branches;
+  Branches& br = *branches;
   br.opt = opt;
   ph.p = gst_pipeline_new(nullptr);
   br.pipeline = ph.p;
@@ -360,7 +339,7 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
         plan.resize(static_cast<size_t>(opt.max_clips));
     }
   }
-  uint64_t next = 0;
+  uint64_t next = opt.first_clip;
   auto start_of = [&](uint64_t k) -> int64_t {
     if (planned) return k < plan.size() ? plan[k] : -1;
     if (opt.max_clips && k >= static_cast<uint64_t>(opt.max_clips)) return -1;
@@ -368,15 +347,28 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
   };
 
   DecodeStats stats;
+  int64_t resume_frame = 0;
+  if (opt.first_clip > 0) {
+    resume_frame = start_of(next);
+    if (resume_frame < 0) return stats;  // every clip of the source was delivered before
+    // Seek once the pipeline has prerolled (a seek before that fails on some demuxers). Frames and samples
+    // before the target that still arrive (a failed or inexact seek) are dropped by the placement below.
+    const auto wait = static_cast<GstClockTime>(opt.timeout_seconds * 1e9);
+    if (gst_element_get_state(ph.p, nullptr, nullptr, wait) == GST_STATE_CHANGE_FAILURE) poll_bus();
+    const auto target = static_cast<gint64>(std::llround(static_cast<double>(resume_frame) * 1e9 / fps));
+    stats.seeked = gst_element_seek_simple(
+        ph.p, GST_FORMAT_TIME, static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+        target);
+  }
   int fw = 0, fh = 0;
   GstVideoInfo vinfo;
   gst_video_info_init(&vinfo);
   GstCaps* vcaps = nullptr;
   std::unique_ptr<GstCaps, void (*)(GstCaps*)> vcaps_ref(nullptr, [](GstCaps* c) { gst_caps_unref(c); });
   std::deque<std::vector<uint8_t>> frames;
-  int64_t fnext = 0;
+  int64_t fnext = resume_frame;
   std::vector<float> abuf;  // samples [abase, anext)
-  int64_t abase = 0, anext = 0;
+  int64_t abase = sample_of(resume_frame), anext = abase;
   bool veos = !vsink, aeos = !asink;
 
   // Invariant: `frames` holds the contiguous indices [fnext - frames.size(), fnext), none below the start of
@@ -538,7 +530,7 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
     more = emit_ready();
   }
   if (more) emit_ready();
-  if (stats.clips == 0 && !(stop && stop->load())) {
+  if (stats.clips == 0 && opt.first_clip == 0 && !(stop && stop->load())) {
     const double have =
         vsink ? static_cast<double>(fnext) / fps : static_cast<double>(anext) / static_cast<double>(rate);
     std::ostringstream r;

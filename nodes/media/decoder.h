@@ -36,6 +36,10 @@ struct DecodeOptions {
   int64_t max_pixels = 7680LL * 4320;  ///< larger source frames are rejected (memory)
   bool require_video = true;           ///< false: audio-only sources give audio-only clips
   int video_buffers = 4;               ///< appsink bound on decoded frames waiting (memory)
+  /// Resume: clips before this index are not emitted. The decoder seeks (accurate, flushing) to the first
+  /// wanted clip's start when the source allows it, else it decodes from the start and drops what comes
+  /// before. Not part of digest(): it changes where decoding starts, not which clips a source has.
+  uint64_t first_clip = 0;
 
   /// Checks ranges; throws std::invalid_argument naming the option.
   void validate() const;
@@ -59,6 +63,7 @@ struct DecodeStats {
   uint64_t clips = 0;
   uint64_t frames = 0;   ///< frames received from the video appsink
   uint64_t samples = 0;  ///< audio samples received
+  bool seeked = false;   ///< first_clip > 0 and the seek to it succeeded
 };
 
 /// Initialises GStreamer once per process (thread-safe). Throws std::runtime_error if it cannot.

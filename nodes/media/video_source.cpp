@@ -1,11 +1,17 @@
 // `video_source`: finds media (a file, a folder searched recursively by extension, a list file, or a URI),
-// decodes up to `parallel` sources at once and emits their clips, each with its aligned subtitle text.
+// decodes up to `parallel` sources at once and emits their clips, each with its aligned text (subtitles,
+// dataset captions, or speech recognised with pocketsphinx).
 //
 //   video_source --clips(clip)--> ...       keys (source_id, clip_index), source_id = hash of the source URI
 //                --errors-------> ...       one ErrorRecord per bad source (or bad subtitle file), naming it
 //
 // Memory stays bounded: each decoder thread hands clips through a queue of `queue` clips; when it is full the
 // decoder waits, its appsinks fill and GStreamer stops reading; produce() blocks on the queue (sources may).
+// Each decoder thread also holds back one clip, so that the last clip of a source can say it is the last.
+//
+// Resume (`resume_db`: the clip store this graph writes to): a source whose record there has the same content
+// fingerprint and options and is complete is skipped without decoding; one that is half done is decoded from
+// its first missing clip (the decoder seeks there).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -16,15 +22,18 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <variant>
 
+#include "nodes/media/asr.h"
 #include "nodes/media/clip.h"
 #include "nodes/media/datasets.h"
 #include "nodes/media/decoder.h"
 #include "nodes/media/subtitles.h"
 #include "nodes/register_all.h"
+#include "storage/clip_store.h"
 
 namespace vatt::nodes {
 namespace {
@@ -93,6 +102,10 @@ class VideoSource final : public pipeline::Node {
     captions_ = o.get_string("captions");
     labels_csv_ = o.get_string("labels_csv");
     split_lists_ = o.get_list("split_lists");
+    asr_ = o.get_string("asr");
+    resume_db_ = o.get_string("resume_db");
+    if (asr_ != "auto" && asr_ != "off" && asr_ != "force")
+      throw std::invalid_argument("asr '" + asr_ + "': expected auto, off or force");
     if (uri_.empty()) throw std::invalid_argument("uri must not be empty");
     if (parallel_ < 1 || parallel_ > 64) throw std::invalid_argument("parallel must be in [1, 64]");
     if (queue_cap_ < 1) throw std::invalid_argument("queue must be >= 1");
@@ -103,6 +116,15 @@ class VideoSource final : public pipeline::Node {
 
   void open() override {
     ensure_gstreamer();
+    if (asr_ != "off" && !asr_available()) {
+      if (asr_ == "force")
+        throw std::runtime_error("asr is force but the GStreamer element 'pocketsphinx' is not installed");
+      spdlog::warn("{}: no speech recognition: the GStreamer element 'pocketsphinx' is not installed", id_);
+      asr_ = "off";
+    }
+    std::error_code ec;
+    if (!resume_db_.empty() && std::filesystem::is_directory(resume_db_, ec))
+      store_ = storage::ClipStore::open_shared(resume_db_);
     load_datasets();
     list_sources();
     for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(sources_.size())); ++i) {
@@ -139,14 +161,30 @@ class VideoSource final : public pipeline::Node {
     space_.notify_all();
   }
 
-  void close() override { join(); }
+  void close() override {
+    join();
+    if (asr_sources_.load())
+      spdlog::info(
+          "{}: speech recognised in {} source(s): {:.1f} s of audio in {:.1f} s (real-time factor {:.2f})",
+          id_, asr_sources_.load(), asr_audio_us_.load() / 1e6, asr_wall_us_.load() / 1e6,
+          asr_audio_us_.load() ? static_cast<double>(asr_wall_us_.load()) / asr_audio_us_.load() : 0.0);
+    store_.reset();
+  }
 
   std::map<std::string, double> gauges() const override {
+    const double audio = static_cast<double>(asr_audio_us_.load()) / 1e6,
+                 wall = static_cast<double>(asr_wall_us_.load()) / 1e6;
     return {{"sources", static_cast<double>(sources_.size())},
             {"sources_done", static_cast<double>(done_.load())},
+            {"skipped_sources", static_cast<double>(skipped_.load())},
+            {"resumed_sources", static_cast<double>(resumed_.load())},
             {"clips", static_cast<double>(clips_out_.load())},
             {"frames", static_cast<double>(frames_.load())},
-            {"bad_sources", static_cast<double>(bad_.load())}};
+            {"bad_sources", static_cast<double>(bad_.load())},
+            {"asr_sources", static_cast<double>(asr_sources_.load())},
+            {"asr_audio_seconds", audio},
+            {"asr_seconds", wall},
+            {"asr_rtf", audio > 0 ? wall / audio : 0.0}};
   }
 
  private:
@@ -265,11 +303,31 @@ class VideoSource final : public pipeline::Node {
       if (fs::is_regular_file(s.path, ec) && fs::file_size(s.path, ec) == 0)
         return fail(s, "empty_file", "empty file (0 bytes)");
     }
+    DecodeOptions o = opt_;
+    o.require_video = !(is_file && audio_exts_.count(ext_of(s.path)));
+    const uint64_t source_id = fnv1a64(s.uri);
+    const std::string fp = fingerprint(is_file ? s.path : s.uri, is_file);
+    const std::string digest = o.digest();
+    if (store_) {
+      // Resume from the store this graph writes to: only a record of the same content and options counts.
+      if (auto rec = store_->source(source_id);
+          rec && rec->fingerprint == fp && rec->options_digest == digest) {
+        if (rec->complete()) {
+          skipped_.fetch_add(1);
+          return;
+        }
+        o.first_clip = rec->resume_from();
+        if (o.first_clip > 0) resumed_.fetch_add(1);
+      }
+    }
+
     const SourceAnnotations ann = is_file ? datasets_.lookup(s.path) : SourceAnnotations{};
     std::vector<TextSegment> segments;
+    bool own_transcript = false;  // a subtitle file or timed captions exist (even a malformed file)
     if (text_ && is_file) {
       const std::string subs = find_subtitles(s.path);
       if (!subs.empty()) {
+        own_transcript = true;
         try {
           segments = load_subtitles(subs);
         } catch (const SubtitleError& e) {
@@ -279,13 +337,38 @@ class VideoSource final : public pipeline::Node {
         }
       }
     }
-    // The best transcript: subtitles beside the file, else the dataset's captions.
-    if (segments.empty()) segments = ann.segments;
-    DecodeOptions o = opt_;
-    o.require_video = !(is_file && audio_exts_.count(ext_of(s.path)));
-    const uint64_t source_id = fnv1a64(s.uri);
-    const std::string fp = fingerprint(is_file ? s.path : s.uri, is_file);
-    const std::string digest = o.digest();
+    // The best transcript: subtitles beside the file, else the dataset's timed captions, else speech
+    // recognition (local files only: it is a second pass over the audio, before the clips are cut).
+    if (segments.empty() && !ann.segments.empty()) {
+      own_transcript = true;
+      segments = ann.segments;
+    }
+    std::optional<DecodeError> asr_failure;
+    if (is_file && (asr_ == "force" || (asr_ == "auto" && !own_transcript))) {
+      try {
+        AsrOptions ao;
+        ao.timeout_seconds = o.timeout_seconds;
+        ao.require_video = o.require_video;
+        const AsrResult r = recognise_speech(s.uri, ao, &stop_);
+        if (r.audio_seconds > 0) {
+          asr_sources_.fetch_add(1);
+          asr_audio_us_.fetch_add(static_cast<uint64_t>(r.audio_seconds * 1e6));
+          asr_wall_us_.fetch_add(static_cast<uint64_t>(r.wall_seconds * 1e6));
+        }
+        if (!r.words.empty()) segments = words_to_segments(r.words, ao.pause_seconds, ao.max_segment_seconds);
+      } catch (const DecodeError& e) {
+        asr_failure = e;  // reported only if the source itself decodes (else its decode error says it all)
+      }
+    }
+    if (stop_) return;
+
+    std::optional<Clip> held;  // the latest clip, pushed when the next one comes or the decode ends
+    auto finish_held = [&](bool last) {
+      if (!held) return;
+      held->last = last;
+      push(std::move(*held));
+      held.reset();
+    };
     try {
       auto st = decode_clips(
           s.uri, o,
@@ -297,14 +380,27 @@ class VideoSource final : public pipeline::Node {
             if (!s.label.empty()) c.labels.push_back(s.label);
             c.labels.insert(c.labels.end(), ann.labels.begin(), ann.labels.end());
             c.split = ann.split;
+            c.captions = ann.captions;
             if (!segments.empty()) c.text = align_text(segments, c.start_us, c.end_us, candidates_);
-            return push(std::move(c));
+            if (segments.empty())  // untimed captions stand for the whole video, so for each clip of it
+              for (size_t i = 0; i < c.captions.size() && static_cast<int>(i) < candidates_; ++i)
+                c.text.push_back({c.start_us, c.end_us, c.captions[i]});
+            if (held && !push(std::move(*held))) return false;
+            held = std::move(c);
+            return true;
           },
           &stop_);
       frames_.fetch_add(st.frames);
+      finish_held(!stop_);
+      if (asr_failure) {
+        bad_.fetch_add(1);
+        push(SourceError{"asr_error", (is_file ? s.path : s.uri) + ": " + asr_failure->what()});
+      }
     } catch (const DecodeError& e) {
+      finish_held(false);
       fail(s, e.kind(), e.what());
     } catch (const std::exception& e) {
+      finish_held(false);
       fail(s, "decode_error", e.what());
     }
   }
@@ -326,7 +422,9 @@ class VideoSource final : public pipeline::Node {
   bool labels_from_folder_ = false;
   std::string captions_, labels_csv_;
   std::vector<std::string> split_lists_;
+  std::string asr_, resume_db_;
   DatasetIndex datasets_;
+  std::shared_ptr<storage::ClipStore> store_;  // resume_db, when it exists
 
   std::vector<Source> sources_;
   std::atomic<size_t> next_source_{0};
@@ -336,7 +434,8 @@ class VideoSource final : public pipeline::Node {
   std::deque<std::variant<Clip, SourceError>> q_;
   int running_ = 0;
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> done_{0}, clips_out_{0}, frames_{0}, bad_{0};
+  std::atomic<uint64_t> done_{0}, clips_out_{0}, frames_{0}, bad_{0}, skipped_{0}, resumed_{0};
+  std::atomic<uint64_t> asr_sources_{0}, asr_audio_us_{0}, asr_wall_us_{0};
 };
 
 }  // namespace
@@ -398,7 +497,8 @@ void register_video_source(pipeline::Registry& registry) {
                  1),
       string_option(
           "captions", "",
-          "captions JSON (HowTo100M id -> {start, end, text}, or YouCook2 database), matched by stem"),
+          "captions JSON (HowTo100M id -> {start, end, text}, YouCook2 database, or MSR-VTT untimed "
+          "captions), matched by stem"),
       string_option("labels_csv", "",
                     "labels CSV: ESC-50 meta/esc50.csv or AudioSet segments (YTID, start, end, labels)"),
       pipeline::OptionSpec{"split_lists",
@@ -410,6 +510,15 @@ void register_video_source(pipeline::Registry& registry) {
                            {}},
       bool_option("labels_from_folder", false,
                   "label each file with its first folder under uri (class-folder datasets)"),
+      string_option(
+          "asr", "auto",
+          "speech recognition (pocketsphinx, US English) of local files: auto = when the file has no "
+          "subtitles or timed captions, force = always (replaces them), off = never",
+          {"auto", "off", "force"}),
+      string_option(
+          "resume_db", "",
+          "the clip store this graph writes to (clip_store's db): sources stored complete there are "
+          "skipped without decoding, half-done ones resume at their first missing clip; empty = off"),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<VideoSource>(cfg); };
   registry.add(std::move(c));

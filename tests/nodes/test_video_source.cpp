@@ -195,6 +195,87 @@ TEST(Decode, BadInputsFailWithAKind) {
   EXPECT_EQ(decode_error_kind(to_uri(media("silent.webm")), tiny), "huge_resolution");
 }
 
+// Resume: decoding from clip k seeks to its start and gives the clips a whole decode gives from k on, while
+// decoding fewer frames. Video is identical; audio is the same signal but not bit-exact (the audio codec
+// and the resampler restart at the seek: measured offsets 0 samples for WAV and AAC, 9 samples = 0.19 ms for
+// Vorbis), so it is compared by its best lag (at most 0.5 ms) and correlation.
+TEST(Decode, ResumingAtAClipSeeksThereAndGivesTheSameClips) {
+  for (const char* f : {"narrated.webm", "narrated.mp4", "tone.wav"}) {
+    SCOPED_TRACE(f);
+    DecodeOptions o;
+    o.require_video = std::string(f) != "tone.wav";
+    std::vector<Clip> all, rest;
+    const auto full =
+        decode_clips(to_uri(media(f)), o, [&](Clip&& c) { return all.push_back(std::move(c)), true; });
+    o.first_clip = 1;
+    const auto part =
+        decode_clips(to_uri(media(f)), o, [&](Clip&& c) { return rest.push_back(std::move(c)), true; });
+    ASSERT_GE(all.size(), 2u);
+    ASSERT_EQ(rest.size(), all.size() - 1);
+    EXPECT_TRUE(part.seeked);
+    if (o.require_video) {
+      EXPECT_LT(part.frames, full.frames);
+    }
+    EXPECT_LT(part.samples, full.samples);
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const Clip &a = all[i + 1], &b = rest[i];
+      EXPECT_EQ(b.clip_index, a.clip_index);
+      EXPECT_EQ(b.start_us, a.start_us);
+      EXPECT_EQ(b.end_us, a.end_us);
+      if (o.require_video) {
+        EXPECT_TRUE(*a.frames == *b.frames) << "frames of clip " << a.clip_index;
+      }
+      ASSERT_EQ(b.audio->size(), a.audio->size());
+      int best_lag = 0;
+      double best = -1, ea = 0, eb = 0;
+      const auto& x = *a.audio;
+      const auto& y = *b.audio;
+      for (int lag = -96; lag <= 96; ++lag) {
+        double dot = 0;
+        for (size_t k = 200; k + 200 < x.size(); ++k) dot += static_cast<double>(x[k]) * y[k + lag];
+        if (dot > best) best = dot, best_lag = lag;
+      }
+      for (size_t k = 200; k + 200 < x.size(); ++k)
+        ea += x[k] * x[k], eb += y[k + best_lag] * y[k + best_lag];
+      std::printf("%s clip %llu: lag %d samples, correlation %.4f\n", f,
+                  static_cast<unsigned long long>(a.clip_index), best_lag, best / std::sqrt(ea * eb + 1e-12));
+      EXPECT_LE(std::abs(best_lag), 24) << "audio of clip " << a.clip_index << " moved by more than 0.5 ms";
+      EXPECT_GE(best / std::sqrt(ea * eb + 1e-12), 0.99) << "audio of clip " << a.clip_index;
+    }
+    o.first_clip = 50;  // past the end: nothing to do, and no "too_short" error
+    size_t n = 0;
+    EXPECT_NO_THROW(decode_clips(to_uri(media(f)), o, [&](Clip&&) { return ++n, true; }));
+    EXPECT_EQ(n, 0u);
+  }
+}
+
+// A real recording without an audio track (Debian's opencv-doc: vtest.avi, a street scene, DivX 3 in AVI,
+// 768x576 at 10 fps, 79.5 s): real pictures with silent audio (the first 3 clips).
+TEST(Decode, RealVideoWithoutAudioGivesSilentClips) {
+  const std::string f = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+  ASSERT_TRUE(std::filesystem::exists(f)) << f << " is missing: install opencv-doc (tools/setup.sh)";
+  std::vector<Clip> clips;
+  DecodeOptions o;
+  o.max_clips = 3;
+  decode_clips(to_uri(f), o, [&](Clip&& c) { return clips.push_back(std::move(c)), true; });
+  ASSERT_EQ(clips.size(), 3u);
+  for (const auto& c : clips) {
+    EXPECT_TRUE(c.has_video);
+    EXPECT_FALSE(c.has_audio);
+    EXPECT_EQ(c.frames_t, 32);
+    EXPECT_EQ(c.height, 256);
+    EXPECT_EQ(c.width, 342);  // 768 * 256 / 576 = 341.3, even
+    EXPECT_EQ(c.audio->size(), 153600u);
+    EXPECT_TRUE(std::all_of(c.audio->begin(), c.audio->end(), [](float v) { return v == 0.0f; }));
+  }
+  // Real footage: the picture changes between the first and last frame of a clip and across clips.
+  EXPECT_GT(std::fabs(mean(clips[0], 0) - mean(clips[2], 31)), 1.0);
+  size_t diff = 0;
+  const size_t n = static_cast<size_t>(clips[0].height) * clips[0].width * 3;
+  for (size_t k = 0; k < n; ++k) diff += (*clips[1].frames)[k] != (*clips[1].frames)[n * 31 + k];
+  EXPECT_GT(diff, n / 10);
+}
+
 // A decoder that never gets data (a pipe nobody writes to) must not stall the run: the source fails with
 // "timeout" and the stuck pipeline is torn down off the caller's thread.
 TEST(Decode, AHungSourceTimesOut) {
@@ -366,11 +447,64 @@ TEST(VideoSourceNode, DatasetFilesAttachTextLabelsAndSplits) {
       EXPECT_FALSE(c.has_video);
     }
   }
-  m = run_source({"src.uri=" + (dir / "media").string(), "src.captions=" + (dir / "broken.json").string()});
+  m = run_source({"src.uri=" + (dir / "media").string(), "src.captions=" + (dir / "broken.json").string(),
+                  "src.asr=off"});
   ASSERT_EQ(m.exit_code, 0) << m.failure;
   EXPECT_EQ(g_clips.size(), 5u);
   ASSERT_EQ(g_errors.size(), 1u);
   EXPECT_EQ(g_errors[0].as<pipeline::ErrorRecord>().kind, "bad_dataset");
+  fs::remove_all(dir);
+}
+
+// MSR-VTT (SPEC §10): untimed captions per video id attach to every clip of the video; they are the clip's
+// text when the source has no timed text, and stay beside the timed text when it has.
+TEST(VideoSourceNode, MsrVttCaptionsAttachToEveryClipOfTheirVideo) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("vatt-msrvtt-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "media");
+  fs::create_symlink(media("silent.webm"), dir / "media" / "video7.webm");
+  fs::create_symlink(media("narrated.webm"), dir / "media" / "video9.webm");
+  fs::copy_file(media("narrated.srt"), dir / "media" / "video9.srt");
+  std::ofstream(dir / "videodatainfo.json") << R"({"info": {}, "videos": [
+      {"video_id": "video7", "category": 9, "split": "validate", "id": 7},
+      {"video_id": "video9", "category": 1, "split": "train", "id": 9}],
+    "sentences": [{"caption": "a car drives on a road", "video_id": "video7", "sen_id": 0},
+                  {"caption": "someone cooks soup", "video_id": "video9", "sen_id": 1},
+                  {"caption": "a man is driving", "video_id": "video7", "sen_id": 2}]})";
+  auto m = run_source({"src.uri=" + (dir / "media").string(),
+                       "src.captions=" + (dir / "videodatainfo.json").string(), "src.asr=off"});
+  ASSERT_EQ(m.exit_code, 0) << m.failure;
+  EXPECT_TRUE(g_errors.empty());
+  ASSERT_EQ(g_clips.size(), 5u);  // 2 + 3
+  for (const auto& msg : g_clips) {
+    const Clip& c = msg.as<Clip>();
+    if (file_of(c) == "video7.webm") {
+      EXPECT_EQ(c.captions, (std::vector<std::string>{"a car drives on a road", "a man is driving"}));
+      EXPECT_EQ(c.split, "val");
+      ASSERT_EQ(c.text.size(), 2u);  // no timed text: the captions are the text, over the clip's window
+      EXPECT_EQ(c.text[0].text, "a car drives on a road");
+      EXPECT_EQ(c.text[0].start_us, c.start_us);
+      EXPECT_EQ(c.text[0].end_us, c.end_us);
+    } else {
+      EXPECT_EQ(c.captions, std::vector<std::string>{"someone cooks soup"});
+      EXPECT_EQ(c.split, "train");
+      ASSERT_TRUE(c.has_text());
+      EXPECT_NE(c.text[0].text, "someone cooks soup");  // the subtitles are the timed text
+    }
+  }
+  // The simple layout: id -> [captions].
+  std::ofstream(dir / "captions.json") << R"({"video7": ["one", "two", "three"]})";
+  m = run_source({"src.uri=" + (dir / "media" / "video7.webm").string(),
+                  "src.captions=" + (dir / "captions.json").string(), "src.text_candidates=2"});
+  ASSERT_EQ(m.exit_code, 0) << m.failure;
+  ASSERT_EQ(g_clips.size(), 2u);
+  for (const auto& msg : g_clips) {
+    const Clip& c = msg.as<Clip>();
+    EXPECT_EQ(c.captions.size(), 3u);
+    ASSERT_EQ(c.text.size(), 2u);  // text_candidates
+    EXPECT_EQ(c.text[1].text, "two");
+  }
   fs::remove_all(dir);
 }
 

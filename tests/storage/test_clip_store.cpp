@@ -124,5 +124,55 @@ TEST(ClipStore, MediaRoundTripsBitExact) {
   EXPECT_EQ(count(s), 1u);  // media records are not clips
 }
 
+// Resume: the source record says how far an interrupted ingest got (resume_from) and when it is complete.
+TEST(ClipStore, TheLastClipMakesItsSourceCompleteAndResumeStartsAfterTheStoredPrefix) {
+  const TempDir dir("resume");
+  ClipStore s(dir.path);
+  s.put(clip(4, 0));
+  s.put(clip(4, 1));
+  auto r = s.source(4);
+  EXPECT_FALSE(r->complete());
+  EXPECT_EQ(r->resume_from(), 2u);
+  auto last = clip(4, 2);
+  last.last = true;
+  s.put(last);
+  r = s.source(4);
+  EXPECT_EQ(r->total, 3u);
+  EXPECT_TRUE(r->complete());
+  // Clips 0 and 2 of another source: clip 1 is missing, so resume starts over (the store skips what it has).
+  s.put(clip(6, 0));
+  s.put(clip(6, 2));
+  EXPECT_EQ(s.source(6)->resume_from(), 0u);
+  auto last6 = clip(6, 2);
+  last6.last = true;
+  EXPECT_EQ(s.put(last6), ClipStore::PutResult::Skipped);  // already there: only the total is recorded
+  EXPECT_EQ(s.source(6)->total, 3u);
+  EXPECT_FALSE(s.source(6)->complete());
+  s.put(clip(6, 1));
+  EXPECT_TRUE(s.source(6)->complete());
+}
+
+TEST(ClipStore, CaptionsRoundTrip) {
+  const TempDir dir("captions");
+  ClipStore s(dir.path);
+  auto c = clip(2, 0);
+  c.captions = {"a man drives", "a car"};
+  s.put(c);
+  EXPECT_EQ(s.get(2, 0)->captions, c.captions);
+}
+
+TEST(ClipStore, OpenSharedGivesOneStorePerPathInAProcess) {
+  const TempDir dir("shared");
+  auto a = ClipStore::open_shared(dir.path);
+  auto b = ClipStore::open_shared(dir.path + "/.");
+  EXPECT_EQ(a.get(), b.get());
+  a->put(clip(1, 0));
+  EXPECT_EQ(b->source(1)->clips, 1u);
+  a.reset();
+  b.reset();
+  auto c = ClipStore::open_shared(dir.path);  // reopened once nobody holds it
+  EXPECT_EQ(c->source(1)->clips, 1u);
+}
+
 }  // namespace
 }  // namespace vatt::storage
