@@ -40,6 +40,10 @@ struct DecodeOptions {
   /// wanted clip's start when the source allows it, else it decodes from the start and drops what comes
   /// before. Not part of digest(): it changes where decoding starts, not which clips a source has.
   uint64_t first_clip = 0;
+  /// Resume by seeking (else decode from the start and drop). A seek that yields no data within
+  /// min(timeout, 5 s) is abandoned and the source decoded from the start instead (seen: rare stalls of a
+  /// flushing seek right after preroll under load).
+  bool seek = true;
 
   /// Checks ranges; throws std::invalid_argument naming the option.
   void validate() const;
@@ -61,9 +65,10 @@ class DecodeError : public std::runtime_error {
 
 struct DecodeStats {
   uint64_t clips = 0;
-  uint64_t frames = 0;   ///< frames received from the video appsink
-  uint64_t samples = 0;  ///< audio samples received
-  bool seeked = false;   ///< first_clip > 0 and the seek to it succeeded
+  uint64_t frames = 0;          ///< frames received from the video appsink
+  uint64_t samples = 0;         ///< audio samples received
+  bool seeked = false;          ///< first_clip > 0 and the seek to it succeeded
+  bool seek_fell_back = false;  ///< the seek stalled; the source was decoded from its start instead
 };
 
 /// Initialises GStreamer once per process (thread-safe). Throws std::runtime_error if it cannot.

@@ -212,7 +212,7 @@ TEST(Decode, ResumingAtAClipSeeksThereAndGivesTheSameClips) {
         decode_clips(to_uri(media(f)), o, [&](Clip&& c) { return rest.push_back(std::move(c)), true; });
     ASSERT_GE(all.size(), 2u);
     ASSERT_EQ(rest.size(), all.size() - 1);
-    EXPECT_TRUE(part.seeked);
+    EXPECT_TRUE(part.seeked || part.seek_fell_back);  // a stalled seek falls back to decode-and-drop
     if (o.require_video) {
       EXPECT_LT(part.frames, full.frames);
     }
