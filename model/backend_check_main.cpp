@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "model/distributed.h"
 #include "model/loss.h"
 #include "model/optimiser.h"
 #include "model/vatt.h"
@@ -126,6 +127,29 @@ int main(int argc, char** argv) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
     std::printf("%s batch %lld train forward+backward: %.1f ms/step (%.1f clips/s)\n", name.c_str(),
                 static_cast<long long>(batch), s * 1e3, batch / s);
+  }
+  // 4. NCCL: a world-size-1 process group on this GPU (all-reduce and all-gather of CUDA tensors).
+  {
+    vatt::model::DistConfig dc;
+    dc.backend = "nccl";
+    dc.world_size = 1;
+    dc.rank = 0;
+    dc.master_addr = "127.0.0.1";
+    dc.master_port = 29517;
+    try {
+      auto pg = vatt::model::ProcessGroup::create(dc);
+      auto t = torch::arange(6, torch::TensorOptions().dtype(torch::kFloat).device(cuda));
+      std::vector<torch::Tensor> ts{t};
+      pg->all_reduce_sum(ts);
+      auto g = pg->all_gather(t.view({2, 3}));
+      torch::cuda::synchronize();
+      const bool ok = t.cpu().equal(torch::arange(6, torch::kFloat)) && g.size(0) == 2;
+      failures += !ok;
+      std::printf("nccl process group (world 1): all-reduce + all-gather %s\n", ok ? "OK" : "FAIL");
+    } catch (const std::exception& e) {
+      ++failures;
+      std::printf("nccl process group: FAIL: %s\n", e.what());
+    }
   }
   std::printf(failures ? "FAILED\n" : "ALL OK\n");
   return failures ? 1 : 0;

@@ -9,6 +9,12 @@
 #endif
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+// NCCL (GPUs) when LibTorch was built with it and nccl.h is found (the CUDA toolkit, or the nvidia-nccl wheel
+// beside torch; see model/CMakeLists.txt).
+#if defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#define VATT_HAVE_NCCL 1
+#endif
 
 #include <cstdlib>
 #include <map>
@@ -59,9 +65,15 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistConfig& config) {
   if (config.world_size < 1 || config.rank < 0 || config.rank >= config.world_size)
     throw std::invalid_argument("process group: rank " + std::to_string(config.rank) +
                                 " outside world size " + std::to_string(config.world_size));
+#ifdef VATT_HAVE_NCCL
+  if (config.backend != "gloo" && config.backend != "nccl")
+    throw std::invalid_argument("process group: unknown backend '" + config.backend +
+                                "'; expected gloo or nccl");
+#else
   if (config.backend != "gloo")
     throw std::invalid_argument("process group: unknown backend '" + config.backend +
                                 "'; this build has gloo (NCCL needs nccl.h at build time)");
+#endif
   if (config.master_port <= 0 || config.master_port > 65535)
     throw std::invalid_argument("process group: bad master port " + std::to_string(config.master_port));
   std::shared_ptr<ProcessGroup> pg(new ProcessGroup());
@@ -78,6 +90,16 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistConfig& config) {
     opts.timeout = config.timeout;
     pg->impl_->store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, opts);
 
+#ifdef VATT_HAVE_NCCL
+    if (config.backend == "nccl") {
+      // One GPU per rank: the caller selects it (CUDA device = local rank) before the first collective.
+      auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+      nccl_options->timeout = config.timeout;
+      pg->impl_->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(pg->impl_->store, config.rank,
+                                                                       config.world_size, nccl_options);
+      return pg;
+    }
+#endif
     auto options = c10d::ProcessGroupGloo::Options::create(config.timeout);
     // Gloo binds one address per rank. On one machine (master on loopback) that is the loopback; otherwise
     // GLOO_SOCKET_IFNAME names the interface, as in PyTorch, or the hostname's address is used.
