@@ -41,27 +41,6 @@ struct AsrState {
   std::atomic<int64_t> last_progress_ns{0};
 };
 
-GstElement* make(const char* factory) {
-  GstElement* e = gst_element_factory_make(factory, nullptr);
-  if (!e) throw std::runtime_error(std::string("GStreamer element '") + factory + "' is not installed");
-  return e;
-}
-
-GstElement* make_fakesink() {
-  GstElement* s = make("fakesink");
-  g_object_set(s, "sync", FALSE, "async", FALSE, nullptr);
-  return s;
-}
-
-void attach(GstElement* pipeline, GstPad* pad, const std::vector<GstElement*>& chain) {
-  for (GstElement* e : chain) gst_bin_add(GST_BIN(pipeline), e);
-  for (size_t i = 0; i + 1 < chain.size(); ++i) gst_element_link(chain[i], chain[i + 1]);
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) gst_element_sync_state_with_parent(*it);
-  GstPad* sinkpad = gst_element_get_static_pad(chain.front(), "sink");
-  gst_pad_link(pad, sinkpad);
-  gst_object_unref(sinkpad);
-}
-
 /// Records the time base of the stream and of each utterance, and that audio is flowing.
 GstPadProbeReturn on_buffer(GstPad*, GstPadProbeInfo* info, gpointer user) {
   auto* st = static_cast<AsrState*>(user);
@@ -146,20 +125,21 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
   try {
     if (name == "audio/x-raw" && !st->has_audio) {
       st->has_audio = true;
-      GstElement* filter = make("capsfilter");
+      GstElement* filter = make_element("capsfilter");
       GstCaps* want = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "S16LE", "rate", G_TYPE_INT,
                                           16000, "channels", G_TYPE_INT, 1, nullptr);
       g_object_set(filter, "caps", want, nullptr);
       gst_caps_unref(want);
-      st->ps = make("pocketsphinx");
+      st->ps = make_element("pocketsphinx");
       GstPad* sinkpad = gst_element_get_static_pad(st->ps, "sink");
       gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, st, nullptr);
       gst_object_unref(sinkpad);
-      attach(st->pipeline, pad,
-             {make("audioconvert"), make("audioresample"), filter, st->ps, make_fakesink()});
+      attach_chain(
+          st->pipeline, pad,
+          {make_element("audioconvert"), make_element("audioresample"), filter, st->ps, make_fakesink()});
     } else {
       if (name.rfind("video/", 0) == 0 || name.rfind("image/", 0) == 0) st->has_video = true;
-      attach(st->pipeline, pad, {make_fakesink()});
+      attach_chain(st->pipeline, pad, {make_fakesink()});
     }
   } catch (const std::exception& e) {
     st->fatal = e.what();
@@ -232,7 +212,7 @@ AsrResult recognise_speech(const std::string& uri, const AsrOptions& opt, const 
   AsrState& st = *state;
   ph.p = gst_pipeline_new(nullptr);
   st.pipeline = ph.p;
-  GstElement* dec = make("uridecodebin");
+  GstElement* dec = make_element("uridecodebin");
   g_object_set(dec, "uri", uri.c_str(), nullptr);
   gst_bin_add(GST_BIN(ph.p), dec);
   g_signal_connect(dec, "autoplug-select", G_CALLBACK(on_autoplug_select), nullptr);

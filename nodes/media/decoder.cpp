@@ -40,34 +40,11 @@ struct Branches {
   int out_w = 0, out_h = 0;
 };
 
-GstElement* make(const char* factory) {
-  GstElement* e = gst_element_factory_make(factory, nullptr);
-  if (!e) throw std::runtime_error(std::string("GStreamer element '") + factory + "' is not installed");
-  return e;
-}
-
-/// Adds `chain` (upstream first) to the pipeline, links it, brings it to the pipeline's state and links
-/// `pad` to its head.
-void attach(GstElement* pipeline, GstPad* pad, const std::vector<GstElement*>& chain) {
-  for (GstElement* e : chain) gst_bin_add(GST_BIN(pipeline), e);
-  for (size_t i = 0; i + 1 < chain.size(); ++i) gst_element_link(chain[i], chain[i + 1]);
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) gst_element_sync_state_with_parent(*it);
-  GstPad* sinkpad = gst_element_get_static_pad(chain.front(), "sink");
-  gst_pad_link(pad, sinkpad);
-  gst_object_unref(sinkpad);
-}
-
 GstElement* make_appsink(GstCaps* caps, int max_buffers) {
-  GstElement* s = make("appsink");
+  GstElement* s = make_element("appsink");
   g_object_set(s, "sync", FALSE, "max-buffers", static_cast<guint>(max_buffers), "drop", FALSE,
                "emit-signals", FALSE, "caps", caps, nullptr);
   gst_caps_unref(caps);
-  return s;
-}
-
-GstElement* make_fakesink() {
-  GstElement* s = make("fakesink");
-  g_object_set(s, "sync", FALSE, "async", FALSE, nullptr);
   return s;
 }
 
@@ -93,7 +70,7 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
         b->fatal_kind = "huge_resolution";
         b->fatal_reason = "video is " + std::to_string(w) + "x" + std::to_string(h) +
                           ", more than max_pixels " + std::to_string(o.max_pixels);
-        attach(b->pipeline, pad, {make_fakesink()});
+        attach_chain(b->pipeline, pad, {make_fakesink()});
       } else {
         const double dw = static_cast<double>(w) * pn / std::max(pd, 1), dh = h;
         int ow = even(dw), oh = even(dh);
@@ -113,7 +90,9 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
             "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "framerate", GST_TYPE_FRACTION, fn, fd, nullptr);
         // videorate first so that dropped frames are never scaled or converted.
         b->vsink = make_appsink(out, o.video_buffers);
-        attach(b->pipeline, pad, {make("videorate"), make("videoscale"), make("videoconvert"), b->vsink});
+        attach_chain(
+            b->pipeline, pad,
+            {make_element("videorate"), make_element("videoscale"), make_element("videoconvert"), b->vsink});
         b->out_w = ow;
         b->out_h = oh;
       }
@@ -122,9 +101,9 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
                                          o.sample_rate, "channels", G_TYPE_INT, 1, "layout", G_TYPE_STRING,
                                          "interleaved", nullptr);
       b->asink = make_appsink(out, 256);
-      attach(b->pipeline, pad, {make("audioconvert"), make("audioresample"), b->asink});
+      attach_chain(b->pipeline, pad, {make_element("audioconvert"), make_element("audioresample"), b->asink});
     } else {
-      attach(b->pipeline, pad, {make_fakesink()});  // subtitles, a second video/audio stream
+      attach_chain(b->pipeline, pad, {make_fakesink()});  // subtitles, a second video/audio stream
     }
   } catch (const std::exception& e) {
     b->fatal_kind = "decode_error";
@@ -270,7 +249,7 @@ DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
   br.opt = opt;
   ph.p = gst_pipeline_new(nullptr);
   br.pipeline = ph.p;
-  GstElement* dec = make("uridecodebin");
+  GstElement* dec = make_element("uridecodebin");
   g_object_set(dec, "uri", uri.c_str(), nullptr);
   gst_bin_add(GST_BIN(ph.p), dec);
   g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), &br);

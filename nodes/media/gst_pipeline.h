@@ -1,13 +1,42 @@
-// Ownership of one decode pipeline (decoder.cpp, asr.cpp): set to NULL and released on scope exit, or, when
-// the pipeline is hung, on a detached thread so that the caller goes on.
+// What decoder.cpp and asr.cpp share about building and owning a GStreamer pipeline: element creation with a
+// clear error, linking a branch in pad-added, and ownership (set to NULL and released on scope exit, or, when
+// the pipeline is hung, on a detached thread so that the caller goes on).
 #pragma once
 
 #include <gst/gst.h>
 
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace vatt::nodes {
+
+/// Creates an element; throws std::runtime_error naming it when the plugin is not installed.
+inline GstElement* make_element(const char* factory) {
+  GstElement* e = gst_element_factory_make(factory, nullptr);
+  if (!e) throw std::runtime_error(std::string("GStreamer element '") + factory + "' is not installed");
+  return e;
+}
+
+/// A sink that swallows a stream we do not use, without clock sync or preroll (so it never blocks PAUSED).
+inline GstElement* make_fakesink() {
+  GstElement* s = make_element("fakesink");
+  g_object_set(s, "sync", FALSE, "async", FALSE, nullptr);
+  return s;
+}
+
+/// Adds `chain` (upstream first) to the pipeline, links it, brings it to the pipeline's state and links
+/// `pad` to its head.
+inline void attach_chain(GstElement* pipeline, GstPad* pad, const std::vector<GstElement*>& chain) {
+  for (GstElement* e : chain) gst_bin_add(GST_BIN(pipeline), e);
+  for (size_t i = 0; i + 1 < chain.size(); ++i) gst_element_link(chain[i], chain[i + 1]);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) gst_element_sync_state_with_parent(*it);
+  GstPad* sinkpad = gst_element_get_static_pad(chain.front(), "sink");
+  gst_pad_link(pad, sinkpad);
+  gst_object_unref(sinkpad);
+}
 
 /// Sets the pipeline to NULL and releases it, after which what its callbacks use (`keep`) may go. After a
 /// timeout the decoder may be stuck in a call that never returns, and so would the state change: then the

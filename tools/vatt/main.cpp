@@ -20,7 +20,8 @@ const char* kUsage =
     "  nodes [TYPE]   list node types with their ports, options and concurrency\n"
     "  clips --db DB  list the clips an ingest stored (--source S, --json)\n"
     "  vocab build    the word vocabulary from a clip store or a folder's transcripts (--db | --uri, --out)\n"
-    "  bench WHAT     benchmarks: matmul (this machine's fp32/bf16 matrix-multiply rate), model (training step)\n"
+    "  bench WHAT     benchmarks: matmul (this machine's fp32/bf16 matrix-multiply rate), model (training "
+    "step)\n"
     "  model info     parameters and forward GFLOPs of a model configuration (--config mbs, --json)\n"
     "  version        versions of vatt and of the libraries it runs on\n"
     "\n"
@@ -39,8 +40,8 @@ int main(int argc, char** argv) {
   vatt::pipeline::install_console_logger();
   const std::map<std::string, int (*)(const vatt::cli::Args&)> commands = {
       {"run", vatt::cli::cmd_run},         {"check", vatt::cli::cmd_check}, {"nodes", vatt::cli::cmd_nodes},
-      {"version", vatt::cli::cmd_version}, {"bench", vatt::cli::cmd_bench},
-      {"model", vatt::cli::cmd_model}, {"clips", vatt::cli::cmd_clips}, {"vocab", vatt::cli::cmd_vocab},
+      {"version", vatt::cli::cmd_version}, {"bench", vatt::cli::cmd_bench}, {"model", vatt::cli::cmd_model},
+      {"clips", vatt::cli::cmd_clips},     {"vocab", vatt::cli::cmd_vocab},
   };
   auto it = commands.find(argv[1]);
   if (it == commands.end()) {
