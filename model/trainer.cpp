@@ -10,6 +10,7 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/device.h"
+#include "model/distributed.h"
 #include "model/optimiser.h"
 #include "model/precision.h"
 #include "model/train_step.h"
@@ -27,6 +28,7 @@ struct Trainer::Impl {
   int64_t step = 0;
   int64_t skipped = 0;
   int bad_in_a_row = 0;
+  std::shared_ptr<ProcessGroup> group;
 };
 
 Trainer::Trainer(const TrainerOptions& o) : impl_(std::make_unique<Impl>()) {
@@ -43,6 +45,20 @@ Trainer::Trainer(const TrainerOptions& o) : impl_(std::make_unique<Impl>()) {
   torch::manual_seed(o.seed);
   m.model = Vatt(m.config);
   m.model->to(torch::Device(m.dev.device));
+  if (o.world_size > 1) {
+    DistConfig d;
+    d.rank = o.rank;
+    d.world_size = o.world_size;
+    d.master_addr = o.master_addr;
+    d.master_port = o.master_port;
+    d.backend =
+        o.dist_backend != "auto" ? o.dist_backend : (m.dev.device.rfind("cuda", 0) == 0 ? "nccl" : "gloo");
+    m.group = ProcessGroup::create(d);
+    broadcast_parameters(*m.model, m.group.get());
+    set_batch_norm_group(*m.model, m.group.get());
+    // Same initial weights everywhere (broadcast); each rank its own DropToken/noise draws.
+    torch::manual_seed(o.seed + static_cast<uint64_t>(o.rank));
+  }
   m.adam = make_adam(m.model->parameters(), m.config.optim);
 }
 
@@ -101,7 +117,7 @@ TrainerStep Trainer::step(const HostBatch& b) {
   t.text_mask = torch::from_blob(const_cast<float*>(b.text_mask.data()), {b.batch}, torch::kFloat).to(device);
 
   auto t0 = std::chrono::steady_clock::now();
-  StepResult r = train_step(*m.model, *m.adam, t, m.step, m.bf16);
+  StepResult r = train_step(*m.model, *m.adam, t, m.step, m.bf16, m.group.get());
   TrainerStep out;
   out.step = m.step;
   out.loss = r.loss;
@@ -126,7 +142,7 @@ TrainerStep Trainer::step(const HostBatch& b) {
 
 std::string Trainer::checkpoint(const std::string& blob) {
   auto& m = *impl_;
-  if (m.opts.checkpoint_dir.empty()) return "";
+  if (m.opts.checkpoint_dir.empty() || m.opts.rank != 0) return "";
   std::filesystem::create_directories(m.opts.checkpoint_dir);
   const auto path = checkpoint_path(m.opts.checkpoint_dir, m.step);
   save_checkpoint(path, *m.model, m.adam.get(), m.step, blob);
@@ -164,6 +180,20 @@ int64_t Trainer::audio_samples() const {
 }
 int64_t Trainer::vocab_size() const {
   return impl_->config.vocab_size;
+}
+int Trainer::rank() const {
+  return impl_->opts.rank;
+}
+int Trainer::world_size() const {
+  return impl_->opts.world_size;
+}
+std::vector<float> Trainer::flat_parameters() const {
+  std::vector<float> out;
+  for (const auto& p : impl_->model->named_parameters()) {
+    auto t = p.value().detach().to(torch::kCPU).to(torch::kFloat).contiguous().view(-1);
+    out.insert(out.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  }
+  return out;
 }
 
 }  // namespace vatt::model

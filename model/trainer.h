@@ -25,6 +25,13 @@ struct TrainerOptions {
   int max_bad_steps = 5;               ///< NaN/Inf losses in a row before the run is aborted
   uint64_t seed = 0;                   ///< initialisation and DropToken/noise draws
   double audio_noise = 0.01;           ///< SPEC §1: Gaussian noise std = audio_noise * max|x| per clip
+  // Data parallel (world_size > 1): one process per worker, each with its own shard of the data; embeddings
+  // are all-gathered (negatives from the global batch), BatchNorm is synchronised and gradients averaged, so
+  // a step equals one process on the combined batch. Only rank 0 writes checkpoints; all resume from them.
+  int rank = 0, world_size = 1;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  std::string dist_backend = "auto";  ///< auto (NCCL on CUDA, Gloo on CPU), gloo or nccl
 };
 
 /// One batch in host memory, row-major. Every clip has the same shapes.
@@ -57,7 +64,8 @@ class Trainer {
   /// Trains on one batch. Throws std::runtime_error after max_bad_steps non-finite losses in a row, and
   /// std::invalid_argument when the batch does not match the model's input shapes (naming the field).
   TrainerStep step(const HostBatch& batch);
-  /// Writes checkpoint_dir/ckpt-<step>.pt atomically with `blob`; returns its path ("" without a dir).
+  /// Writes checkpoint_dir/ckpt-<step>.pt atomically with `blob`; returns its path ("" without a dir, and on
+  /// ranks other than 0).
   std::string checkpoint(const std::string& blob);
 
   int64_t steps_done() const;  ///< optimiser steps taken (the next schedule step)
@@ -71,6 +79,11 @@ class Trainer {
   int64_t crop() const;
   int64_t audio_samples() const;
   int64_t vocab_size() const;
+  int rank() const;
+  int world_size() const;
+  /// A copy of every parameter, flattened and concatenated in named_parameters() order (for tests that
+  /// compare runs).
+  std::vector<float> flat_parameters() const;
 
  private:
   struct Impl;

@@ -14,6 +14,8 @@ void register_all_nodes(pipeline::Registry& registry) {
   register_augment(registry);
   register_tokenise(registry);
   register_train_vatt(registry);
+  register_embed(registry);
+  register_retrieval_eval(registry);
 }
 
 }  // namespace vatt::nodes

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -83,6 +84,7 @@ class Loader {
     parse_nodes(root["nodes"], root);
     apply_sets(sets);
     check_required_options();
+    resolve_references();
     parse_edges(root["edges"], root);
     if (diags_.empty()) check_structure(root);
     if (!diags_.empty()) throw GraphError(diags_);
@@ -323,6 +325,79 @@ class Loader {
         continue;
       }
       ns.options.set(name, *v);
+    }
+  }
+
+  // "${NODE.OPTION}" inside a string option is replaced by that node's option value (after --set and
+  // defaults), so a value given once (e.g. the source folder) can feed several nodes:
+  //   vocab: "${train.checkpoint_dir}/vocab.txt". References may chain; a cycle, an unknown node/option or a
+  // non-string target is an error at the referring node. "$${" writes a literal "${".
+  void resolve_references() {
+    std::map<std::string, std::string> done;  // "node.option" -> resolved text
+    std::vector<std::string> stack;
+    std::function<std::optional<std::string>(NodeSpec&, const std::string&)> resolve =
+        [&](NodeSpec& ns, const std::string& name) -> std::optional<std::string> {
+      const std::string self = ns.id + "." + name;
+      if (auto it = done.find(self); it != done.end()) return it->second;
+      if (std::find(stack.begin(), stack.end(), self) != stack.end()) {
+        error(ns.at, "option '" + name + "' of node '" + ns.id + "': reference cycle " + list_names(stack) +
+                         ", " + self);
+        return std::nullopt;
+      }
+      const auto* text = std::get_if<std::string>(&ns.options.all().at(name));
+      if (!text) return std::nullopt;
+      stack.push_back(self);
+      std::string out;
+      bool ok = true;
+      for (size_t i = 0; i < text->size();) {
+        if (text->compare(i, 3, "$${") == 0) {
+          out += "${";
+          i += 3;
+          continue;
+        }
+        if (text->compare(i, 2, "${") != 0) {
+          out += (*text)[i++];
+          continue;
+        }
+        const auto end = text->find('}', i);
+        const std::string target = end == std::string::npos ? "" : text->substr(i + 2, end - i - 2);
+        const auto dot = target.find('.');
+        const int idx = dot == std::string::npos ? -1 : spec_.node_index(target.substr(0, dot));
+        const std::string opt = dot == std::string::npos ? "" : target.substr(dot + 1);
+        if (idx < 0 || !spec_.nodes[idx].options.has(opt)) {
+          error(ns.at, "option '" + name + "' of node '" + ns.id + "': '" +
+                           (end == std::string::npos ? text->substr(i) : "${" + target + "}") +
+                           "' does not name an option of a node of this graph (expected ${NODE.OPTION})");
+          ok = false;
+          break;
+        }
+        auto& other = spec_.nodes[idx];
+        if (!std::holds_alternative<std::string>(other.options.all().at(opt))) {
+          error(ns.at, "option '" + name + "' of node '" + ns.id + "' refers to ${" + target +
+                           "}, which is not a string option");
+          ok = false;
+          break;
+        }
+        auto v = resolve(other, opt);
+        if (!v) {
+          ok = false;
+          break;
+        }
+        out += *v;
+        i = end + 1;
+      }
+      stack.pop_back();
+      if (!ok) return std::nullopt;
+      done[self] = out;
+      return out;
+    };
+    for (auto& ns : spec_.nodes) {
+      std::vector<std::string> names;
+      for (const auto& [name, value] : ns.options.all())
+        if (const auto* t = std::get_if<std::string>(&value); t && t->find("${") != std::string::npos)
+          names.push_back(name);
+      for (const auto& name : names)
+        if (auto v = resolve(ns, name)) ns.options.set(name, *v);
     }
   }
 

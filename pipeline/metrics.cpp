@@ -39,7 +39,14 @@ void to_json(nlohmann::json& j, const RunMetrics& m) {
     o["per_s"] = n.per_s;
     o["queue"] = n.queue;
     if (n.expected_total) o["expected_total"] = *n.expected_total;
-    for (const auto& [k, v] : n.gauges) o[k] = v;
+    // A gauge named "group.name" appears as o["group"]["name"] (e.g. retrieval's "t2v": {"R@1": ...}).
+    for (const auto& [k, v] : n.gauges) {
+      const auto dot = k.find('.');
+      if (dot != std::string::npos && dot > 0 && dot + 1 < k.size())
+        o[k.substr(0, dot)][k.substr(dot + 1)] = v;
+      else
+        o[k] = v;
+    }
   }
   auto& edges = j["edges"] = nlohmann::json::array();
   for (const auto& e : m.edges) {

@@ -230,4 +230,11 @@ std::optional<ClipMedia> ClipStore::media(uint64_t source_id, uint64_t clip_inde
   return m;
 }
 
+bool ClipStore::exists_at(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "CURRENT", ec) &&
+         fs::exists(fs::path(path) / "IDENTITY", ec);
+}
+
 }  // namespace vatt::storage

@@ -78,6 +78,8 @@ class ClipStore {
   /// ingest graph's writer (clip_store node) and its reader (video_source's resume_db) share it while either
   /// holds it. Reads are thread-safe next to put().
   static std::shared_ptr<ClipStore> open_shared(const std::string& path);
+  /// True when `path` is a RocksDB database directory (what a clip store is on disk).
+  static bool exists_at(const std::string& path);
 
   enum class PutResult { Added, Skipped, Replaced };
   /// Stores `clip` (and `media` if given) atomically with its source's cursor. A clip already stored for the

@@ -51,6 +51,9 @@ struct Clip {
   /// The source's last clip (its decode finished): the store records that the source is complete, so a
   /// later ingest skips it without decoding.
   bool last = false;
+  /// The pass over the data this clip was read in (sources with `epochs` != 1 repeat their data; the message
+  /// key carries it so repeated clips stay distinct).
+  uint32_t epoch = 0;
 };
 
 }  // namespace vatt::nodes

@@ -9,6 +9,11 @@
 // decoder waits, its appsinks fill and GStreamer stops reading; produce() blocks on the queue (sources may).
 // Each decoder thread also holds back one clip, so that the last clip of a source can say it is the last.
 //
+// Training: `uri` may also be a clip store written by the ingest graph (with media kept): its clips are read
+// back without decoding, behind the same port. `epochs` repeats the data (0 = until the run stops),
+// `shuffle` draws a new order per epoch from `seed`, and with RANK/WORLD_SIZE set (data-parallel workers)
+// each worker reads only its shard: sources (or stored clips) i with i % WORLD_SIZE == RANK.
+//
 // Resume (`resume_db`: the clip store this graph writes to): a source whose record there has the same content
 // fingerprint and options and is complete is skipped without decoding; one that is half done is decoded from
 // its first missing clip (decoded from the start, clips before it dropped; see DecodeOptions::seek).
@@ -16,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -23,6 +29,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 #include <variant>
@@ -33,6 +40,7 @@
 #include "nodes/media/decoder.h"
 #include "nodes/media/subtitles.h"
 #include "nodes/register_all.h"
+#include "pipeline/worker.h"
 #include "storage/clip_store.h"
 
 namespace vatt::nodes {
@@ -84,6 +92,16 @@ class VideoSource final : public pipeline::Node {
     opt_.short_side = static_cast<int>(o.get_int("short_side"));
     opt_.sample_rate = static_cast<int>(o.get_int("sample_rate"));
     opt_.clip_seconds = o.get_float("clip_seconds");
+    if (const int64_t frames = o.get_int("frames"); frames > 0) {
+      // A clip of `frames` frames at `fps`: its length follows (SPEC §1: 32 frames at 10 fps = 3.2 s).
+      const double seconds = static_cast<double>(frames) / opt_.fps;
+      if (std::abs(seconds - opt_.clip_seconds) > 1e-6 && std::abs(opt_.clip_seconds - 3.2) > 1e-9)
+        throw std::invalid_argument("frames " + std::to_string(frames) + " at fps " +
+                                    std::to_string(opt_.fps) + " make clips of " + std::to_string(seconds) +
+                                    " s, but clip_seconds is " + std::to_string(opt_.clip_seconds) +
+                                    "; set one of them");
+      opt_.clip_seconds = seconds;
+    }
     opt_.stride_seconds = o.get_float("stride_seconds");
     opt_.max_clips = static_cast<int>(o.get_int("max_clips"));
     opt_.sampling = o.get_string("sampling");
@@ -104,6 +122,11 @@ class VideoSource final : public pipeline::Node {
     split_lists_ = o.get_list("split_lists");
     asr_ = o.get_string("asr");
     resume_db_ = o.get_string("resume_db");
+    epochs_ = o.get_int("epochs");
+    shuffle_ = o.get_bool("shuffle");
+    const auto w = pipeline::worker_info();
+    rank_ = w.rank;
+    world_ = w.world_size;
     if (asr_ != "auto" && asr_ != "off" && asr_ != "force")
       throw std::invalid_argument("asr '" + asr_ + "': expected auto, off or force");
     if (uri_.empty()) throw std::invalid_argument("uri must not be empty");
@@ -125,13 +148,23 @@ class VideoSource final : public pipeline::Node {
     std::error_code ec;
     if (!resume_db_.empty() && std::filesystem::is_directory(resume_db_, ec))
       store_ = storage::ClipStore::open_shared(resume_db_);
-    load_datasets();
-    list_sources();
-    for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(sources_.size())); ++i) {
+    if (storage::ClipStore::exists_at(uri_)) {
+      list_stored_clips();
+    } else {
+      load_datasets();
+      list_sources();
+      shard(sources_);
+    }
+    for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(units())); ++i) {
       ++running_;
       workers_.emplace_back([this] { work(); });
     }
-    spdlog::info("{}: {} source(s) under {}", id_, sources_.size(), uri_);
+    const std::string shard_note =
+        world_ > 1 ? fmt::format(" (shard {} of {})", rank_, world_) : std::string();
+    if (reader_)
+      spdlog::info("{}: {} stored clip(s) in clip store {}{}", id_, stored_.size(), uri_, shard_note);
+    else
+      spdlog::info("{}: {} source(s) under {}{}", id_, sources_.size(), uri_, shard_note);
   }
 
   bool produce(pipeline::Emitter& out) override {
@@ -149,7 +182,7 @@ class VideoSource final : public pipeline::Node {
       return true;
     }
     auto& c = std::get<Clip>(item);
-    const pipeline::Key key{c.source_id, c.clip_index};
+    const pipeline::Key key{c.source_id, (static_cast<uint64_t>(c.epoch) << 40) | c.clip_index};
     clips_out_.fetch_add(1);
     out.emit(0, Message::make(key, std::move(c)));
     return true;
@@ -169,6 +202,7 @@ class VideoSource final : public pipeline::Node {
           id_, asr_sources_.load(), asr_audio_us_.load() / 1e6, asr_wall_us_.load() / 1e6,
           asr_audio_us_.load() ? static_cast<double>(asr_wall_us_.load()) / asr_audio_us_.load() : 0.0);
     store_.reset();
+    reader_.reset();
   }
 
   std::map<std::string, double> gauges() const override {
@@ -176,6 +210,7 @@ class VideoSource final : public pipeline::Node {
                  wall = static_cast<double>(asr_wall_us_.load()) / 1e6;
     return {{"sources", static_cast<double>(sources_.size())},
             {"sources_done", static_cast<double>(done_.load())},
+            {"epoch", static_cast<double>(epoch_.load())},
             {"skipped_sources", static_cast<double>(skipped_.load())},
             {"resumed_sources", static_cast<double>(resumed_.load())},
             {"clips", static_cast<double>(clips_out_.load())},
@@ -268,11 +303,46 @@ class VideoSource final : public pipeline::Node {
   }
 
   /// Decoder thread: takes the next source, decodes it, queues its clips (waiting while the queue is full).
+  size_t units() const { return reader_ ? stored_.size() : sources_.size(); }
+
+  /// Keeps this worker's shard (i % world == rank) of a list.
+  template <class T>
+  void shard(std::vector<T>& v) const {
+    if (world_ <= 1) return;
+    std::vector<T> mine;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (static_cast<int>(i % static_cast<size_t>(world_)) == rank_) mine.push_back(std::move(v[i]));
+    v.swap(mine);
+  }
+
+  /// Which unit (source or stored clip) the k-th one of `epoch` is: in list order, or shuffled per epoch.
+  size_t unit_at(uint64_t epoch, size_t k) {
+    if (!shuffle_) return k;
+    std::lock_guard<std::mutex> lk(order_mu_);
+    auto& perm = orders_[epoch];
+    if (perm.empty()) {
+      perm.resize(units());
+      for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
+      std::mt19937_64 rng(opt_.seed * 0x9E3779B97F4A7C15ull + epoch + 1);
+      std::shuffle(perm.begin(), perm.end(), rng);
+      orders_.erase(orders_.begin(), orders_.lower_bound(epoch > 2 ? epoch - 2 : 0));  // keep memory flat
+    }
+    return perm[k];
+  }
+
+  /// Reader thread: takes the next unit (a source to decode, or a stored clip to read), over `epochs` passes.
   void work() {
+    const size_t n = units();
     for (;;) {
       const size_t i = next_source_.fetch_add(1);
-      if (i >= sources_.size() || stop_) break;
-      decode_one(sources_[i]);
+      const uint64_t epoch = n ? i / n : 0;
+      if (n == 0 || stop_ || (epochs_ > 0 && epoch >= static_cast<uint64_t>(epochs_))) break;
+      if (epoch > epoch_.load()) epoch_.store(epoch);
+      const size_t u = unit_at(epoch, i % n);
+      if (reader_)
+        read_stored(stored_[u], static_cast<uint32_t>(epoch));
+      else
+        decode_one(sources_[u], static_cast<uint32_t>(epoch));
       done_.fetch_add(1);
     }
     std::lock_guard<std::mutex> lk(mu_);
@@ -295,7 +365,64 @@ class VideoSource final : public pipeline::Node {
     push(SourceError{kind, (s.path.empty() ? s.uri : s.path) + ": " + reason});
   }
 
-  void decode_one(const Source& s) {
+  /// The clips of the clip store at `uri_` that kept their media (only those can be trained on).
+  void list_stored_clips() {
+    reader_ = storage::ClipStore::open_shared(uri_);
+    size_t without_media = 0;
+    reader_->scan(std::nullopt, [&](const storage::ClipRecord& r) {
+      if (reader_->media(r.source_id, r.clip_index))
+        stored_.emplace_back(r.source_id, r.clip_index);
+      else
+        ++without_media;
+      return true;
+    });
+    if (without_media)
+      spdlog::warn(
+          "{}: {} clip(s) of {} were stored without media (clip_store store_media off) and are left out", id_,
+          without_media, uri_);
+    if (stored_.empty())
+      throw std::runtime_error("clip store " + uri_ +
+                               " holds no clip with media; ingest with clip_store store_media: true");
+    shard(stored_);
+  }
+
+  /// A stored clip back as a Clip, without decoding.
+  void read_stored(const std::pair<uint64_t, uint64_t>& id, uint32_t epoch) {
+    auto rec = reader_->get(id.first, id.second);
+    auto media = reader_->media(id.first, id.second);
+    if (!rec || !media) {
+      bad_.fetch_add(1);
+      push(SourceError{"store_error", uri_ + ": clip " + std::to_string(id.second) + " of source " +
+                                          hex64(id.first) + " vanished from the store"});
+      return;
+    }
+    Clip c;
+    c.source_id = rec->source_id;
+    c.clip_index = rec->clip_index;
+    c.start_us = rec->start_us;
+    c.end_us = rec->end_us;
+    c.uri = rec->uri;
+    c.fingerprint = rec->fingerprint;
+    c.options_digest = rec->options_digest;
+    c.fps = media->fps;
+    c.frames_t = media->frames_t;
+    c.height = media->height;
+    c.width = media->width;
+    c.frames = std::make_shared<const std::vector<uint8_t>>(std::move(media->frames));
+    c.sample_rate = media->sample_rate;
+    c.audio = std::make_shared<const std::vector<float>>(std::move(media->audio));
+    c.has_video = rec->has_video;
+    c.has_audio = rec->has_audio;
+    for (const auto& t : rec->text) c.text.push_back({t.start_us, t.end_us, t.text});
+    c.labels = rec->labels;
+    c.split = rec->split;
+    c.captions = rec->captions;
+    c.epoch = epoch;
+    frames_.fetch_add(static_cast<uint64_t>(c.frames_t));
+    push(std::move(c));
+  }
+
+  void decode_one(const Source& s, uint32_t epoch) {
     const bool is_file = !s.path.empty();
     if (is_file) {
       std::error_code ec;
@@ -380,6 +507,7 @@ class VideoSource final : public pipeline::Node {
             if (!s.label.empty()) c.labels.push_back(s.label);
             c.labels.insert(c.labels.end(), ann.labels.begin(), ann.labels.end());
             c.split = ann.split;
+            c.epoch = epoch;
             c.captions = ann.captions;
             if (!segments.empty()) c.text = align_text(segments, c.start_us, c.end_us, candidates_);
             if (segments.empty())  // untimed captions stand for the whole video, so for each clip of it
@@ -427,6 +555,14 @@ class VideoSource final : public pipeline::Node {
   std::shared_ptr<storage::ClipStore> store_;  // resume_db, when it exists
 
   std::vector<Source> sources_;
+  std::shared_ptr<storage::ClipStore> reader_;         // uri is a clip store: read clips back from it
+  std::vector<std::pair<uint64_t, uint64_t>> stored_;  // (source_id, clip_index) of its clips with media
+  int64_t epochs_ = 1;
+  bool shuffle_ = false;
+  int rank_ = 0, world_ = 1;
+  std::mutex order_mu_;
+  std::map<uint64_t, std::vector<size_t>> orders_;  // per epoch, when shuffling
+  std::atomic<uint64_t> epoch_{0};
   std::atomic<size_t> next_source_{0};
   std::vector<std::thread> workers_;
   std::mutex mu_;
@@ -459,7 +595,10 @@ void register_video_source(pipeline::Registry& registry) {
   c.options = {
       pipeline::required_option(
           "uri", OptionType::String,
-          "a media file, a folder (searched recursively), a .txt/.list file of paths/URIs, or a URI"),
+          "a media file, a folder (searched recursively), a .txt/.list file of paths/URIs, a URI, or a clip "
+          "store written by the ingest graph (its clips are read back without decoding)"),
+      int_option("epochs", 1, "passes over the data (0 = until the run stops, e.g. training)", 0),
+      bool_option("shuffle", false, "a new order of sources (or stored clips) per epoch, drawn from seed"),
       pipeline::OptionSpec{"extensions",
                            OptionType::StringList,
                            Value(video_exts),
@@ -479,6 +618,9 @@ void register_video_source(pipeline::Registry& registry) {
       int_option("short_side", 256, "frames scaled so their short side is this; 0 = as is", 0, 4096),
       int_option("sample_rate", 48000, "audio rate (mono float)", 8000, 192000),
       float_option("clip_seconds", 3.2, "clip length in seconds", 0.01, 3600),
+      int_option("frames", 0,
+                 "frames per clip; when set, clips are frames / fps seconds long (0 = clip_seconds)", 0,
+                 100000),
       float_option("stride_seconds", 0.0, "distance between clip starts; 0 = clip_seconds", 0),
       int_option("max_clips", 0, "most clips per source; 0 = all", 0),
       string_option(

@@ -1,29 +1,59 @@
 // `tokenise`: SPEC §1 text of each clip as vocabulary ids: its own aligned text plus the 4 nearest segments
 // in time (the MIL-NCE candidates, already chosen by the source), each normalised and clipped/padded to 16
 // words; missing candidates repeat the clip's own text; a clip without text gets all-zero ids and has_text =
-// false.
+// false. When the vocabulary file does not exist and `build_from` names a corpus (a folder of videos with
+// transcripts, or a clip store), it is built from there first (and saved), so training from a folder needs no
+// separate `vatt vocab build`.
 //
 //   --in(clip)--> tokenise --out(tokenised_clip)-->
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
 #include <memory>
 
 #include "nodes/media/clip.h"
 #include "nodes/register_all.h"
 #include "nodes/train/train_clip.h"
 #include "nodes/train/vocab.h"
+#include "nodes/train/vocab_build.h"
 
 namespace vatt::nodes {
 namespace {
 
 class TokeniseNode final : public pipeline::Node {
  public:
-  explicit TokeniseNode(const pipeline::NodeConfig& cfg) : path_(cfg.options.get_string("vocab")) {}
+  explicit TokeniseNode(const pipeline::NodeConfig& cfg)
+      : path_(cfg.options.get_string("vocab")),
+        build_from_(cfg.options.get_string("build_from")),
+        max_size_(static_cast<size_t>(cfg.options.get_int("max_size"))),
+        min_count_(static_cast<uint64_t>(cfg.options.get_int("min_count"))) {}
 
-  void open() override { vocab_ = std::make_unique<Vocabulary>(Vocabulary::load(path_)); }
+  void open() override {
+    std::error_code ec;
+    if (!build_from_.empty() && !std::filesystem::exists(path_, ec)) {
+      VocabBuildStats st;
+      auto v = build_vocabulary(build_from_, max_size_, min_count_, &st, [](const std::string& why) {
+        spdlog::warn("tokenise: vocabulary: skipped {}", why);
+      });
+      if (st.texts == 0)
+        throw std::runtime_error("tokenise: no transcript text under " + build_from_ +
+                                 " to build the vocabulary " + path_ + " from");
+      const auto parent = std::filesystem::path(path_).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent);
+      v.save(path_);
+      spdlog::info("tokenise: built vocabulary {} from {}: {} entries from {} text segments", path_,
+                   build_from_, v.size(), st.texts);
+      vocab_ = std::make_shared<const Vocabulary>(std::move(v));
+      return;
+    }
+    vocab_ = std::make_shared<const Vocabulary>(Vocabulary::load(path_));
+  }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
     auto clip = in.shared<Clip>();
     TokenisedClip t;
     t.clip = clip;
+    t.vocab = vocab_;
     t.text_ids.assign(TokenisedClip::kCandidates * TokenisedClip::kWords, Vocabulary::kPad);
     bool any = false;
     for (int k = 0; k < TokenisedClip::kCandidates; ++k) {
@@ -40,8 +70,10 @@ class TokeniseNode final : public pipeline::Node {
   }
 
  private:
-  std::string path_;
-  std::unique_ptr<Vocabulary> vocab_;
+  std::string path_, build_from_;
+  size_t max_size_;
+  uint64_t min_count_;
+  std::shared_ptr<const Vocabulary> vocab_;
 };
 
 }  // namespace
@@ -54,8 +86,17 @@ void register_tokenise(pipeline::Registry& registry) {
   c.outputs = {{"out", "tokenised_clip", "the clip with its text ids"}};
   c.max_concurrency = 0;
   c.options = {
-      pipeline::required_option("vocab", pipeline::OptionType::String,
-                                "vocabulary file written by `vatt vocab build`"),
+      pipeline::required_option(
+          "vocab", pipeline::OptionType::String,
+          "vocabulary file (written by `vatt vocab build`, or built here from build_from)"),
+      pipeline::string_option(
+          "build_from", "",
+          "when the vocabulary file does not exist: build it from the transcripts of this "
+          "folder of videos or clip store; empty = the file must exist"),
+      pipeline::int_option("max_size", static_cast<int64_t>(Vocabulary::kMaxSize),
+                           "build_from: most entries, <pad> and <unk> included", 3,
+                           static_cast<int64_t>(Vocabulary::kMaxSize)),
+      pipeline::int_option("min_count", 1, "build_from: drop words seen fewer times", 1),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<TokeniseNode>(cfg); };
   registry.add(std::move(c));

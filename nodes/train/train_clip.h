@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nodes/media/clip.h"
+#include "nodes/train/vocab.h"
 
 namespace vatt::nodes {
 
@@ -16,6 +17,8 @@ struct TokenisedClip {
   static constexpr int kWords = 16;
   std::vector<int32_t> text_ids;  ///< [5, 16] row-major; 0 = <pad>; all zero when the clip has no text
   bool has_text = false;          ///< text_mask of SPEC §1
+  /// The vocabulary the ids come from (one shared instance): training stores it in its checkpoints.
+  std::shared_ptr<const Vocabulary> vocab;
 };
 
 }  // namespace vatt::nodes

@@ -7,6 +7,8 @@
 //                                    --errors-->  (batches that do not fit the model: shapes named)
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -14,6 +16,7 @@
 #include "model/trainer.h"
 #include "nodes/register_all.h"
 #include "nodes/train/train_clip.h"
+#include "pipeline/worker.h"
 
 namespace vatt::nodes {
 namespace {
@@ -47,6 +50,11 @@ class TrainNode final : public pipeline::Node {
     opts_.max_bad_steps = static_cast<int>(o.get_int("max_bad_steps"));
     opts_.seed = static_cast<uint64_t>(o.get_int("seed"));
     log_every_ = o.get_int("log_every");
+    const auto w = pipeline::worker_info();
+    opts_.rank = w.rank;
+    opts_.world_size = w.world_size;
+    opts_.master_addr = w.master_addr;
+    opts_.master_port = w.master_port;
   }
 
   void open() override {
@@ -57,8 +65,11 @@ class TrainNode final : public pipeline::Node {
                    trainer_->steps_done(), trainer_->total_steps(), skip_);
       batches_seen_ = 0;
     }
-    spdlog::info("train: {} parameters on {}{}, {} steps", trainer_->parameter_count(), trainer_->device(),
-                 trainer_->bf16() ? " (bf16 autocast)" : " (fp32)", trainer_->total_steps());
+    spdlog::info("train: {} parameters on {}{}, {} steps{}", trainer_->parameter_count(), trainer_->device(),
+                 trainer_->bf16() ? " (bf16 autocast)" : " (fp32)", trainer_->total_steps(),
+                 opts_.world_size > 1
+                     ? fmt::format(", worker {} of {} (data parallel)", opts_.rank, opts_.world_size)
+                     : std::string());
     start_ = Clock::now();
   }
 
@@ -75,6 +86,7 @@ class TrainNode final : public pipeline::Node {
     model::HostBatch b;
     try {
       b = to_host(items);
+      if (data_.is_null()) data_ = describe_data(items);
     } catch (const std::invalid_argument& e) {
       out.error("bad_batch", e.what());
       return finish_call();
@@ -148,15 +160,48 @@ class TrainNode final : public pipeline::Node {
     have_last_ = true;
   }
 
+  // The blob stored with each checkpoint: the data cursor, and what a user of the model needs besides the
+  // weights: the vocabulary its text ids come from and how its inputs were cut (frame rate, sample rate,
+  // clip length, frames and crop; video uint8 RGB mapped to [-1, 1], audio mono float in [-1, 1]).
+  std::string blob() const {
+    nlohmann::json j = data_.is_null() ? nlohmann::json::object() : data_;
+    j["format"] = "vatt-train-1";
+    j["batches"] = batches_seen_;
+    return j.dump();
+  }
+
+  static nlohmann::json describe_data(const std::vector<pipeline::Message>& items) {
+    const auto& t = items[0].as<TokenisedClip>();
+    const Clip& c = *t.clip;
+    nlohmann::json j;
+    j["input"] = {{"fps", c.fps},
+                  {"sample_rate", c.sample_rate},
+                  {"clip_seconds", static_cast<double>(c.end_us - c.start_us) / 1e6},
+                  {"frames", c.frames_t},
+                  {"crop", c.height},
+                  {"audio_samples", c.audio ? c.audio->size() : 0},
+                  {"video", "uint8 RGB, x / 127.5 - 1"},
+                  {"audio", "mono float in [-1, 1]"},
+                  {"eval_crop", "centre square of the short side, resized to crop"}};
+    if (t.vocab) j["vocab"] = t.vocab->to_text();
+    return j;
+  }
+
   void save() {
-    const auto path = trainer_->checkpoint("batches=" + std::to_string(batches_seen_) + "\n");
+    const auto path = trainer_->checkpoint(blob());
     saved_at_ = trainer_->steps_done();
     if (!path.empty()) spdlog::info("train: checkpoint {}", path);
   }
 
-  static int64_t parse_cursor(const std::string& blob) {
-    auto pos = blob.find("batches=");
-    return pos == std::string::npos ? 0 : std::stoll(blob.substr(pos + 8));
+  // The data cursor of a checkpoint's blob (and its data description, kept for the next checkpoints).
+  int64_t parse_cursor(const std::string& blob) {
+    auto j = nlohmann::json::parse(blob, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("batches")) return 0;
+    j.erase("batches");
+    j.erase("format");
+    if (j.contains("input")) data_ = j;
+    auto b = nlohmann::json::parse(blob);
+    return b["batches"].get<int64_t>();
   }
 
   // Copies the batch's clips into one contiguous host batch (frames must all have the trainer's shapes).
@@ -198,6 +243,7 @@ class TrainNode final : public pipeline::Node {
   }
 
   model::TrainerOptions opts_;
+  nlohmann::json data_;  // input description + vocabulary, from the first batch
   int64_t log_every_ = 10;
   std::unique_ptr<model::Trainer> trainer_;
   int64_t skip_ = 0, batches_seen_ = 0, saved_at_ = -1;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace vatt::nodes {
@@ -53,6 +54,15 @@ Vocabulary Vocabulary::build(const std::map<std::string, uint64_t>& counts, size
 Vocabulary Vocabulary::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open vocabulary file");
+  return parse(in, path);
+}
+
+Vocabulary Vocabulary::from_text(const std::string& text, const std::string& origin) {
+  std::istringstream in(text);
+  return parse(in, origin);
+}
+
+Vocabulary Vocabulary::parse(std::istream& in, const std::string& path) {
   Vocabulary v;
   std::string line;
   int lineno = 0;
@@ -83,12 +93,18 @@ Vocabulary Vocabulary::load(const std::string& path) {
   return v;
 }
 
+std::string Vocabulary::to_text() const {
+  std::ostringstream out;
+  out << "# vatt vocabulary v1\n";
+  for (size_t i = 2; i < words_.size(); ++i) out << words_[i] << '\t' << counts_[i] << '\n';
+  return out.str();
+}
+
 void Vocabulary::save(const std::string& path) const {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << "# vatt vocabulary v1\n";
-    for (size_t i = 2; i < words_.size(); ++i) out << words_[i] << '\t' << counts_[i] << '\n';
+    out << to_text();
     if (!out) throw std::runtime_error(tmp + ": cannot write vocabulary");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ class Vocabulary {
   /// naming the file and line for a malformed file, a duplicate word or more than 2^16 entries.
   static Vocabulary load(const std::string& path);
   void save(const std::string& path) const;
+  /// The file format as a string (what `save` writes), and back; `origin` names it in errors.
+  std::string to_text() const;
+  static Vocabulary from_text(const std::string& text, const std::string& origin);
 
   size_t size() const { return words_.size(); }
   int32_t id(const std::string& word) const;  ///< kUnk when absent
@@ -39,6 +43,7 @@ class Vocabulary {
   std::vector<int32_t> encode(std::string_view text, size_t max_words = 16) const;
 
  private:
+  static Vocabulary parse(std::istream& in, const std::string& origin);
   std::vector<std::string> words_;  // by id
   std::vector<uint64_t> counts_;
   std::unordered_map<std::string, int32_t> ids_;

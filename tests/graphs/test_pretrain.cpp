@@ -70,10 +70,16 @@ TEST(PretrainGraph, ABatchThatDoesNotFitTheModelIsAnErrorNamingTheShapes) {
   fs::create_directories(dir);
   const std::string vocab = dir + "/vocab.txt", metrics = dir + "/m.json";
   ASSERT_EQ(run_vatt({"vocab", "build", "--uri", media_dir(), "--out", vocab}).exit_code, 0);
-  auto r = run_vatt({"run", std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml", "--progress", "0",
-                     "--metrics", metrics, "--set", "src.uri=" + media_dir(), "--set", "src.asr=off", "--set",
-                     "tok.vocab=" + vocab, "--set", "train.checkpoint_dir=", "--set", "batch.size=2", "--set",
-                     "aug.crop=48"});
+  auto r = run_vatt({"run",        std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml",
+                     "--progress", "0",
+                     "--metrics",  metrics,
+                     "--set",      "src.uri=" + media_dir(),
+                     "--set",      "src.asr=off",
+                     "--set",      "tok.vocab=" + vocab,
+                     "--set",      "train.checkpoint_dir=",
+                     "--set",      "batch.size=2",
+                     "--set",      "aug.crop=48",
+                     "--set",      "src.epochs=1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;  // bad batches are data errors, the run goes on
   auto m = read_json(metrics);
   EXPECT_GT(m["nodes"]["train"]["errors_by_kind"]["bad_batch"].get<int>(), 0);

@@ -2,16 +2,24 @@
 // espeak-ng, so tests and demos generate their data at run time instead of downloading or committing it.
 //
 // Usage: vatt-gen-media OUTDIR [--bad]
+//        vatt-gen-media --corpus OUTDIR [--videos N] [--heldout M] [--seed S] [--jobs J]
 //
+// The --corpus mode (corpus.cpp, where its top comment has the details) writes the pretraining demo's corpus:
+// OUTDIR/train/vNNN.webm + .srt (N videos, default 72) and OUTDIR/heldout/hNNN.webm + .srt (M, default 20),
+// each 9.6 s (three 3.2 s clips) of 96x72 @ 10 fps VP8 + 16 kHz mono Vorbis showing one of 12 videotestsrc
+// concepts with that concept's own tone and one espeak-ng phrase naming it per clip; OUTDIR/README.txt lists
+// the concepts. Deterministic for a seed (default 1); J videos at once (default 2); a rerun with the same
+// parameters (OUTDIR/.complete) does nothing.
+//
+// Without --corpus (the test media):
 // Files written (every time-line below is exact; the tests rely on it):
 //   narrated.webm + .srt   10.0 s, 320x240 @ 25 fps smpte pattern, VP8 + Vorbis (44.1 kHz stereo source):
 //                          440 Hz tone (amplitude 0.1) + three espeak-ng phrases starting at 0.5, 3.7, 6.9 s;
 //                          each phrase ends before the next 3.2 s boundary, so with 3.2 s clips phrase i
 //                          lands in clip i. The .srt gives each phrase's start and end (end = start + spoken
 //                          length).
-//   narrated.mp4 + .vtt     8.0 s, 240x320 (portrait) @ 25 fps ball pattern, H.264 (openh264) + AAC: the
-//   first
-//                          two phrases at 0.5 and 3.7 s (WebVTT).
+//   narrated.mp4 + .vtt     8.0 s, 240x320 (portrait) @ 25 fps ball pattern, H.264 (openh264) + AAC:
+//                          the first two phrases at 0.5 and 3.7 s (WebVTT).
 //   click.webm              8.0 s, black until 4.0 s then white, VP8 + Vorbis; the audio is a 0.05 tone with
 //                          one full-scale 1 ms click at exactly 4.0 s. No subtitles.
 //   silent.webm             7.0 s of VP8 video, no audio stream.
@@ -22,8 +30,11 @@
 //   a video stream),
 //   badsubs.webm + badsubs.srt (a valid video whose subtitles have a malformed time on line 6),
 //   unsupported.webm (silent.webm with its codec id changed to an unknown one).
+#include "gen_media.h"
+
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -36,20 +47,7 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-namespace fs = std::filesystem;
-
-struct Phrase {
-  double start_s;
-  const char* text;
-};
-
-const Phrase kPhrases[] = {
-    {0.5, "the red ball rolls"},
-    {3.7, "now we cut the onion"},
-    {6.9, "finally serve the soup"},
-};
+namespace vatt_gen_media {
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "vatt-gen-media: %s\n", what.c_str());
@@ -72,11 +70,7 @@ void sh(const std::string& cmd) {
   if (rc != 0) fail("command failed (status " + std::to_string(rc) + "): " + cmd);
 }
 
-/// Mono samples in [-1, 1] at `rate`.
-struct Pcm {
-  int rate = 0;
-  std::vector<float> s;
-};
+namespace {
 
 uint32_t rd32(const std::vector<char>& b, size_t p) {
   return static_cast<uint32_t>(static_cast<uint8_t>(b[p])) |
@@ -88,7 +82,8 @@ uint16_t rd16(const std::vector<char>& b, size_t p) {
   return static_cast<uint16_t>(static_cast<uint8_t>(b[p]) | static_cast<uint8_t>(b[p + 1]) << 8);
 }
 
-/// Reads a 16-bit PCM WAV (what espeak-ng writes), mixing channels down to mono.
+}  // namespace
+
 Pcm read_wav(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -121,7 +116,6 @@ Pcm read_wav(const std::string& path) {
   fail(path + ": no data chunk");
 }
 
-/// Linear-interpolation resampling; good enough for speech mixed into test media.
 std::vector<float> resample(const Pcm& in, int rate) {
   const double ratio = static_cast<double>(in.rate) / rate;
   const size_t n = static_cast<size_t>(std::floor(static_cast<double>(in.s.size()) / ratio));
@@ -166,19 +160,43 @@ void write_wav(const std::string& path, const std::vector<float>& mono, int rate
   if (!o) fail(path + ": write failed");
 }
 
-std::vector<float> tone(double seconds, int rate, double amp) {
-  std::vector<float> s(static_cast<size_t>(std::lround(seconds * rate)));
-  for (size_t i = 0; i < s.size(); ++i)
-    s[i] = static_cast<float>(amp * std::sin(2 * M_PI * 440.0 * static_cast<double>(i) / rate));
-  return s;
-}
-
 std::string srt_time(double t, char frac_sep) {
   const long ms = std::lround(t * 1000);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld%c%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
                 frac_sep, ms % 1000);
   return buf;
+}
+
+}  // namespace vatt_gen_media
+
+namespace {
+
+using vatt_gen_media::fail;
+using vatt_gen_media::quote;
+using vatt_gen_media::read_wav;
+using vatt_gen_media::resample;
+using vatt_gen_media::sh;
+using vatt_gen_media::srt_time;
+using vatt_gen_media::write_wav;
+namespace fs = std::filesystem;
+
+struct Phrase {
+  double start_s;
+  const char* text;
+};
+
+const Phrase kPhrases[] = {
+    {0.5, "the red ball rolls"},
+    {3.7, "now we cut the onion"},
+    {6.9, "finally serve the soup"},
+};
+
+std::vector<float> tone(double seconds, int rate, double amp) {
+  std::vector<float> s(static_cast<size_t>(std::lround(seconds * rate)));
+  for (size_t i = 0; i < s.size(); ++i)
+    s[i] = static_cast<float>(amp * std::sin(2 * M_PI * 440.0 * static_cast<double>(i) / rate));
+  return s;
 }
 
 /// Mixes `n` phrases onto a tone track at 44.1 kHz and writes the subtitles (srt or vtt) with their times.
@@ -226,8 +244,11 @@ void write_bytes(const fs::path& p, const std::string& bytes) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && !std::strcmp(argv[1], "--corpus")) return vatt_gen_media::corpus_main(argc, argv);
   if (argc < 2 || argc > 3 || (argc == 3 && std::strcmp(argv[2], "--bad"))) {
     std::fprintf(stderr, "usage: vatt-gen-media OUTDIR [--bad]\n");
+    std::fprintf(stderr,
+                 "       vatt-gen-media --corpus OUTDIR [--videos N] [--heldout M] [--seed S] [--jobs J]\n");
     return 2;
   }
   const fs::path dir = argv[1];

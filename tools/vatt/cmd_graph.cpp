@@ -11,6 +11,7 @@
 #include "nodes/register_all.h"
 #include "pipeline/graph_spec.h"
 #include "pipeline/runtime.h"
+#include "pipeline/worker.h"
 #include "tools/vatt/cli_common.h"
 
 namespace vatt::cli {
@@ -71,13 +72,21 @@ int cmd_run(const Args& args) {
   std::vector<std::string> sets;
   int threads = 0;
   double progress = -1;
+  int world_size = 0, rank = -1, master_port = 0;
+  std::string master_addr;
   opts.add_options()                                                                     //
       ("set", po::value(&sets)->composing(), "NODE.OPTION=VALUE override (repeatable)")  //
       ("metrics", po::value(&metrics_file), "write the run's figures as JSON to FILE")   //
       ("threads", po::value(&threads), "worker threads (default: all cores)")            //
       ("progress", po::value(&progress),
        "seconds between progress reports (default: 1 on a terminal, 10 otherwise; 0 = off)")  //
-      ("log-level", po::value(&log_level), "trace, debug, info, warn, error");
+      ("log-level", po::value(&log_level), "trace, debug, info, warn, error")                 //
+      ("world-size", po::value(&world_size),
+       "data-parallel workers in all (default: $WORLD_SIZE or 1); each runs this command with its --rank")  //
+      ("rank", po::value(&rank), "this worker, 0..world-size-1 (default: $RANK or 0)")                      //
+      ("master-addr", po::value(&master_addr),
+       "host of rank 0's rendezvous (default: $MASTER_ADDR or 127.0.0.1)")  //
+      ("master-port", po::value(&master_port), "its TCP port (default: $MASTER_PORT or 29500)");
   po::options_description hidden;
   hidden.add_options()("graph", po::value(&file)->required(), "graph file");
   po::positional_options_description pos;
@@ -90,6 +99,23 @@ int cmd_run(const Args& args) {
                      opts, pos, vm, hidden))
     return *rc;
   spdlog::set_level(spdlog::level::from_str(log_level));
+  // Data parallel: the flags become the torchrun-style variables every node reads (pipeline/worker.h).
+  if (world_size > 0) setenv("WORLD_SIZE", std::to_string(world_size).c_str(), 1);
+  if (rank >= 0) setenv("RANK", std::to_string(rank).c_str(), 1);
+  if (!master_addr.empty()) setenv("MASTER_ADDR", master_addr.c_str(), 1);
+  if (master_port > 0) setenv("MASTER_PORT", std::to_string(master_port).c_str(), 1);
+  pipeline::WorkerInfo worker;
+  try {
+    worker = pipeline::worker_info();
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "vatt run: %s\n", e.what());
+    return 2;
+  }
+  if (worker.world_size > 1) {
+    spdlog::info("data-parallel worker {} of {} (rendezvous {}:{})", worker.rank, worker.world_size,
+                 worker.master_addr, worker.master_port);
+    if (worker.rank > 0 && !metrics_file.empty()) metrics_file += ".rank" + std::to_string(worker.rank);
+  }
   auto reg = make_registry();
   auto spec = load(file, sets, reg);
   if (!spec) return 2;

@@ -1,24 +1,12 @@
 // vatt vocab build / show: the word vocabulary of SPEC §1, from a clip store's texts or from the subtitle
 // files of a folder of videos.
 #include <cstdio>
-#include <filesystem>
-#include <map>
-#include <set>
 
-#include "nodes/media/subtitles.h"
-#include "nodes/train/vocab.h"
+#include "nodes/train/vocab_build.h"
 #include "storage/clip_store.h"
 #include "tools/vatt/cli_common.h"
 
 namespace vatt::cli {
-
-namespace {
-
-void count_words(const std::string& text, std::map<std::string, uint64_t>& counts) {
-  for (auto& w : nodes::normalise_words(text)) counts[w]++;
-}
-
-}  // namespace
 
 int cmd_vocab(const Args& args) {
   po::options_description opts("vatt vocab options");
@@ -60,41 +48,16 @@ int cmd_vocab(const Args& args) {
       throw std::invalid_argument("unknown action '" + action + "'; expected build or show");
     if (out.empty() || db.empty() == uri.empty())
       throw std::invalid_argument("vocab build needs --out and exactly one of --db or --uri");
-    std::map<std::string, uint64_t> counts;
-    size_t texts = 0;
-    if (!db.empty()) {
-      storage::ClipStore store(db);
-      // Each clip carries its own text and its neighbours': count every distinct segment of a source once.
-      std::set<std::tuple<uint64_t, int64_t, int64_t, std::string>> seen;
-      store.scan(std::nullopt, [&](const storage::ClipRecord& c) {
-        for (const auto& t : c.text)
-          if (seen.emplace(c.source_id, t.start_us, t.end_us, t.text).second) {
-            count_words(t.text, counts);
-            ++texts;
-          }
-        return true;
-      });
-    } else {
-      namespace fs = std::filesystem;
-      if (!fs::is_directory(uri)) throw std::invalid_argument(uri + ": not a folder");
-      for (const auto& e : fs::recursive_directory_iterator(uri)) {
-        const auto ext = e.path().extension().string();
-        if (!e.is_regular_file() || (ext != ".srt" && ext != ".vtt")) continue;
-        try {
-          for (const auto& seg : nodes::load_subtitles(e.path().string())) {
-            count_words(seg.text, counts);
-            ++texts;
-          }
-        } catch (const std::exception& bad) {  // one bad transcript is reported and skipped, the rest counts
-          std::fprintf(stderr, "vatt vocab: skipped %s\n", bad.what());
-        }
-      }
-    }
-    auto v = nodes::Vocabulary::build(counts, max_size, min_count);
+    if (!db.empty() && !storage::ClipStore::exists_at(db))
+      throw std::invalid_argument(db + ": not a clip store");
+    nodes::VocabBuildStats stats;
+    auto v = nodes::build_vocabulary(
+        db.empty() ? uri : db, max_size, min_count, &stats,
+        [](const std::string& why) { std::fprintf(stderr, "vatt vocab: skipped %s\n", why.c_str()); });
     v.save(out);
     std::printf("%s: %zu entries from %zu text segments (%zu distinct words seen)\n", out.c_str(), v.size(),
-                texts, counts.size());
-    if (texts == 0)
+                stats.texts, stats.distinct_words);
+    if (stats.texts == 0)
       std::fprintf(stderr, "vatt vocab: warning: no text found; the vocabulary has only <pad> and <unk>\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vatt vocab: %s\n", e.what());

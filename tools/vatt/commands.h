@@ -18,5 +18,6 @@ int cmd_bench_model(const Args& args);  // `vatt bench model ...`, dispatched by
 int cmd_model(const Args& args);
 int cmd_clips(const Args& args);
 int cmd_vocab(const Args& args);
+int cmd_launch(const Args& args);
 
 }  // namespace vatt::cli

@@ -16,6 +16,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  run GRAPH      run a graph file (--set node.option=value, --metrics FILE)\n"
+    "  launch GRAPH   start N data-parallel workers of a graph on this machine (-n N; a failure stops all)\n"
     "  check GRAPH    validate a graph file; prints FILE:LINE:COL: message for each problem\n"
     "  nodes [TYPE]   list node types with their ports, options and concurrency\n"
     "  clips --db DB  list the clips an ingest stored (--source S, --json)\n"
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, int (*)(const vatt::cli::Args&)> commands = {
       {"run", vatt::cli::cmd_run},         {"check", vatt::cli::cmd_check}, {"nodes", vatt::cli::cmd_nodes},
       {"version", vatt::cli::cmd_version}, {"bench", vatt::cli::cmd_bench}, {"model", vatt::cli::cmd_model},
-      {"clips", vatt::cli::cmd_clips},     {"vocab", vatt::cli::cmd_vocab},
+      {"clips", vatt::cli::cmd_clips},     {"vocab", vatt::cli::cmd_vocab}, {"launch", vatt::cli::cmd_launch},
   };
   auto it = commands.find(argv[1]);
   if (it == commands.end()) {

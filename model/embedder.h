@@ -1,0 +1,68 @@
+// Inference with a trained checkpoint behind a LibTorch-free interface, for the `embed` graph node and the
+// `vatt` command: loads the model in eval mode (BatchNorm running statistics, no DropToken, no noise) and
+// turns host batches into L2-normalised embeddings in the video-audio and video-text spaces.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/trainer.h"
+
+namespace vatt::model {
+
+/// A checkpoint file as given, or the latest checkpoint (highest step) when `file_or_dir` is a directory.
+/// Throws std::runtime_error naming the path when it does not exist or a directory holds no checkpoint.
+std::string resolve_checkpoint(const std::string& file_or_dir);
+
+struct EmbedderOptions {
+  std::string checkpoint;          ///< a checkpoint file or a directory (its latest checkpoint)
+  std::string device = "auto";     ///< auto, cpu, cuda[:N]
+  int threads = 0;                 ///< intra-op threads (0 = all cores)
+  std::string precision = "fp32";  ///< auto, fp32 or bf16
+};
+
+/// Embeddings of one batch, each row L2-normalised, row-major.
+struct Embeddings {
+  int64_t batch = 0;
+  int64_t dim_va = 0, dim_vt = 0;
+  std::vector<float> video_va, audio_va;  ///< [B, dim_va]: the video-audio space
+  std::vector<float> video_vt, text_vt;   ///< [B, dim_vt]: the video-text space (text: candidate 0 of each)
+};
+
+class Embedder {
+ public:
+  /// Loads the checkpoint (weights only; optimiser state is not read). Throws std::runtime_error naming the
+  /// file when it is missing or damaged.
+  explicit Embedder(const EmbedderOptions& options);
+  ~Embedder();
+  Embedder(const Embedder&) = delete;
+  Embedder& operator=(const Embedder&) = delete;
+
+  /// Embeds video, audio and text of `batch` (shapes as for training: frames x crop x crop, audio_samples;
+  /// text [B, L, 16] of which the first candidate is used; L may be 1). Throws std::invalid_argument naming
+  /// the field whose shape does not fit.
+  Embeddings embed(const HostBatch& batch);
+  /// Text only: ids [N, 16] -> [N, dim_vt].
+  std::vector<float> embed_text(const std::vector<int32_t>& ids, int64_t n);
+
+  const std::string& path() const;       ///< the checkpoint file read
+  const std::string& user_blob() const;  ///< what the trainer stored with it (vocabulary, input spec)
+  int64_t step() const;                  ///< optimiser steps the checkpoint was trained for
+  std::string config_name() const;
+  int64_t frames() const;
+  int64_t crop() const;
+  int64_t audio_samples() const;
+  int64_t text_words() const;
+  int64_t vocab_size() const;
+  int64_t dim_va() const;
+  int64_t dim_vt() const;
+  std::string device() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vatt::model

@@ -1,0 +1,132 @@
+// `embed`: a trained checkpoint applied to batches of decoded clips. Each clip is prepared the way the
+// checkpoint says its model was trained (nodes/train/eval_input.h: frame rate, centre crop, audio rate and
+// length, the checkpoint's own vocabulary), then embedded in eval mode; the output carries per clip its
+// L2-normalised video-audio and video-text embeddings and its own text's embedding.
+//
+//   --in(batch of clips)--> embed --out(embeddings)-->
+//                                 --errors--> (clips without frames, batches that fail)
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "model/embedder.h"
+#include "nodes/register_all.h"
+#include "nodes/train/embedding.h"
+#include "nodes/train/eval_input.h"
+
+namespace vatt::nodes {
+namespace {
+
+class EmbedNode final : public pipeline::Node {
+ public:
+  explicit EmbedNode(const pipeline::NodeConfig& cfg) {
+    const auto& o = cfg.options;
+    opts_.checkpoint = o.get_string("checkpoint");
+    opts_.device = o.get_string("device");
+    opts_.threads = static_cast<int>(o.get_int("threads"));
+    opts_.precision = o.get_string("precision");
+  }
+
+  void open() override {
+    embedder_ = std::make_unique<model::Embedder>(opts_);
+    spec_ =
+        parse_input_spec(embedder_->user_blob(), embedder_->path(), static_cast<int>(embedder_->frames()),
+                         static_cast<int>(embedder_->crop()), static_cast<int>(embedder_->audio_samples()));
+    if (!spec_.vocab)
+      spdlog::warn("embed: {} carries no vocabulary; text embeddings are left out", embedder_->path());
+    spdlog::info(
+        "embed: {} ({} after {} steps) on {}; input {} frames of {}x{} at {} fps, {} samples at {} Hz",
+        embedder_->path(), embedder_->config_name(), embedder_->step(), embedder_->device(), spec_.frames,
+        spec_.crop, spec_.crop, spec_.fps, spec_.audio_samples, spec_.sample_rate);
+  }
+
+  void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
+    const auto& items = in.as<pipeline::Batch>().items;
+    std::vector<std::shared_ptr<const Clip>> clips;
+    for (const auto& m : items) {
+      auto c = m.shared<Clip>();
+      if (!c->frames || c->frames_t < 1) {
+        out.error("no_video", "clip " + std::to_string(c->clip_index) + " of " + c->uri +
+                                  " has no video frames: it cannot be embedded");
+        continue;
+      }
+      clips.push_back(std::move(c));
+    }
+    if (clips.empty()) return;
+    model::HostBatch b;
+    b.batch = static_cast<int64_t>(clips.size());
+    b.frames = spec_.frames;
+    b.height = b.width = spec_.crop;
+    b.samples = spec_.audio_samples;
+    const size_t fsize = static_cast<size_t>(b.frames * b.height * b.width * 3);
+    const auto words = static_cast<size_t>(embedder_->text_words());
+    b.video.resize(fsize * clips.size());
+    b.audio.resize(static_cast<size_t>(b.samples) * clips.size());
+    b.text.assign(clips.size() * words, Vocabulary::kPad);
+    b.text_mask.assign(clips.size(), 0.0f);
+    for (size_t i = 0; i < clips.size(); ++i) {
+      const Clip& c = *clips[i];
+      prepare_clip(c, spec_, b.video.data() + i * fsize, b.audio.data() + i * static_cast<size_t>(b.samples));
+      if (spec_.vocab && c.has_text()) {
+        auto ids = spec_.vocab->encode(c.text[0].text, words);
+        std::copy(ids.begin(), ids.end(), b.text.begin() + static_cast<std::ptrdiff_t>(i * words));
+        b.text_mask[i] = ids[0] != Vocabulary::kPad ? 1.0f : 0.0f;
+      }
+    }
+    const auto e = embedder_->embed(b);
+    EmbeddingBatch outb;
+    outb.items.resize(clips.size());
+    const auto va = static_cast<size_t>(e.dim_va), vt = static_cast<size_t>(e.dim_vt);
+    for (size_t i = 0; i < clips.size(); ++i) {
+      const Clip& c = *clips[i];
+      auto& r = outb.items[i];
+      r.source_id = c.source_id;
+      r.clip_index = c.clip_index;
+      r.uri = c.uri;
+      r.start_us = c.start_us;
+      r.end_us = c.end_us;
+      r.has_text = b.text_mask[i] > 0;
+      r.text = c.has_text() ? c.text[0].text : "";
+      r.has_audio = c.has_audio;
+      r.labels = c.labels;
+      r.video_va.assign(e.video_va.begin() + static_cast<std::ptrdiff_t>(i * va),
+                        e.video_va.begin() + static_cast<std::ptrdiff_t>((i + 1) * va));
+      r.audio_va.assign(e.audio_va.begin() + static_cast<std::ptrdiff_t>(i * va),
+                        e.audio_va.begin() + static_cast<std::ptrdiff_t>((i + 1) * va));
+      r.video_vt.assign(e.video_vt.begin() + static_cast<std::ptrdiff_t>(i * vt),
+                        e.video_vt.begin() + static_cast<std::ptrdiff_t>((i + 1) * vt));
+      if (r.has_text)
+        r.text_vt.assign(e.text_vt.begin() + static_cast<std::ptrdiff_t>(i * vt),
+                         e.text_vt.begin() + static_cast<std::ptrdiff_t>((i + 1) * vt));
+    }
+    out.emit(0, pipeline::Message::make(std::move(outb)));
+  }
+
+ private:
+  model::EmbedderOptions opts_;
+  std::unique_ptr<model::Embedder> embedder_;
+  InputSpec spec_;
+};
+
+}  // namespace
+
+void register_embed(pipeline::Registry& registry) {
+  using pipeline::int_option;
+  using pipeline::string_option;
+  pipeline::NodeContract c;
+  c.type = "embed";
+  c.doc = "a trained checkpoint embeds batches of clips (video-audio and video-text spaces, own text)";
+  c.inputs = {{"in", "batch", "batches of decoded clips"}};
+  c.outputs = {{"out", "embeddings", "per clip: identity, own text, normalised embeddings"}};
+  c.options = {
+      pipeline::required_option("checkpoint", pipeline::OptionType::String,
+                                "a checkpoint file, or a directory meaning its latest checkpoint"),
+      string_option("device", "auto", "auto, cpu, cuda or cuda:N"),
+      int_option("threads", 0, "LibTorch intra-op threads (0 = all cores)", 0),
+      string_option("precision", "fp32", "fp32, bf16 or auto", {"auto", "fp32", "bf16"}),
+  };
+  c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<EmbedNode>(cfg); };
+  registry.add(std::move(c));
+}
+
+}  // namespace vatt::nodes

@@ -1,0 +1,77 @@
+// Eval-time input preparation from a checkpoint's description of its training input.
+#include "nodes/train/eval_input.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "nodes/train/augment.h"
+
+namespace vatt::nodes {
+
+InputSpec parse_input_spec(const std::string& blob, const std::string& origin, int frames, int crop,
+                           int audio_samples) {
+  InputSpec s;
+  s.frames = frames;
+  s.crop = crop;
+  s.audio_samples = audio_samples;
+  auto j = nlohmann::json::parse(blob, nullptr, /*allow_exceptions=*/false);
+  if (blob.empty()) return s;
+  if (j.is_discarded() || !j.is_object())
+    throw std::runtime_error(origin + ": the training blob is not JSON (a checkpoint of an older vatt?)");
+  try {
+    if (j.contains("input")) {
+      const auto& in = j["input"];
+      s.fps = in.value("fps", 0.0);
+      s.sample_rate = in.value("sample_rate", 0);
+      s.clip_seconds = in.value("clip_seconds", 0.0);
+    }
+    if (j.contains("vocab"))
+      s.vocab = std::make_shared<const Vocabulary>(
+          Vocabulary::from_text(j["vocab"].get<std::string>(), origin + " (vocabulary)"));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(origin + ": malformed training blob: " + e.what());
+  }
+  return s;
+}
+
+void prepare_clip(const Clip& c, const InputSpec& spec, uint8_t* frames_out, float* audio_out) {
+  if (!c.frames || c.frames_t < 1 || c.height < 1 || c.width < 1)
+    throw std::invalid_argument("clip " + std::to_string(c.clip_index) + " of " + c.uri +
+                                " has no video frames; the model needs " + std::to_string(spec.frames));
+  // Frame i of the model's input is the source frame nearest to time i / fps_model.
+  const double ratio = spec.fps > 0 && c.fps > 0 ? c.fps / spec.fps : 1.0;
+  const int side = std::min(c.height, c.width);
+  AugmentDraw d;
+  d.w = d.h = side;
+  d.x = (c.width - side) / 2;
+  d.y = (c.height - side) / 2;
+  const size_t in_frame = static_cast<size_t>(c.height) * static_cast<size_t>(c.width) * 3;
+  const size_t out_frame = static_cast<size_t>(spec.crop) * static_cast<size_t>(spec.crop) * 3;
+  for (int i = 0; i < spec.frames; ++i) {
+    const int src = std::min(c.frames_t - 1, static_cast<int>(std::lround(i * ratio)));
+    apply_augment(c.frames->data() + static_cast<size_t>(src) * in_frame, 1, c.height, c.width, d, spec.crop,
+                  frames_out + static_cast<size_t>(i) * out_frame);
+  }
+  // Audio: linear resampling to the trained rate, then cut or zero-padded to the model's length.
+  const auto n = static_cast<size_t>(spec.audio_samples);
+  std::fill(audio_out, audio_out + n, 0.0f);
+  if (!c.audio || c.audio->empty()) return;
+  const auto& a = *c.audio;
+  if (spec.sample_rate <= 0 || c.sample_rate <= 0 || spec.sample_rate == c.sample_rate) {
+    std::copy_n(a.begin(), std::min(n, a.size()), audio_out);
+    return;
+  }
+  const double step = static_cast<double>(c.sample_rate) / spec.sample_rate;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = static_cast<double>(i) * step;
+    const auto j = static_cast<size_t>(x);
+    if (j >= a.size()) break;
+    const float f = static_cast<float>(x - static_cast<double>(j));
+    audio_out[i] = a[j] * (1 - f) + (j + 1 < a.size() ? a[j + 1] : 0.0f) * f;
+  }
+}
+
+}  // namespace vatt::nodes

@@ -1,0 +1,34 @@
+// The input a trained model expects, as its checkpoint describes it (train_vatt's blob), and the eval-time
+// preparation of a decoded clip to that input: frames picked at the trained frame rate, the centre square
+// of the short side resized to the crop, audio resampled to the trained rate and cut/padded to its length,
+// the clip's own text encoded with the checkpoint's vocabulary. Needs nothing but the checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nodes/media/clip.h"
+#include "nodes/train/vocab.h"
+
+namespace vatt::nodes {
+
+struct InputSpec {
+  double fps = 0;  ///< 0: unknown (frames are then taken as they come)
+  int sample_rate = 0;
+  double clip_seconds = 0;
+  int frames = 0, crop = 0, audio_samples = 0;
+  std::shared_ptr<const Vocabulary> vocab;  ///< null when the checkpoint has none
+};
+
+/// Reads train_vatt's checkpoint blob; `frames`, `crop` and `audio_samples` fall back to the model's when the
+/// blob does not say. Throws std::runtime_error naming `origin` for a malformed blob or vocabulary.
+InputSpec parse_input_spec(const std::string& blob, const std::string& origin, int frames, int crop,
+                           int audio_samples);
+
+/// Writes the clip's model input: frames [spec.frames, crop, crop, 3] uint8 and audio [audio_samples].
+/// Throws std::invalid_argument naming the clip when it has no frames.
+void prepare_clip(const Clip& clip, const InputSpec& spec, uint8_t* frames_out, float* audio_out);
+
+}  // namespace vatt::nodes

@@ -1,0 +1,160 @@
+// `retrieval_eval`: zero-shot retrieval over every clip embedded by `embed`. Each clip's own transcript is
+// the query for that clip (t2v), and the other way round (v2t); video-audio likewise (v2a, a2v). Per
+// direction: R@1, R@5, R@10 (percent of queries whose true item ranks in the top K), the median rank MedR,
+// the mean rank, and chance_R@5 (5 / gallery size, in percent). Exact ties count half (a repeated sentence
+// must not win by luck). Figures go to the log, to the node's gauges (--metrics JSON: "t2v": {"R@1": ...})
+// and to an optional JSON report.
+//
+//   --in(embeddings)--> retrieval_eval
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <mutex>
+#include <tuple>
+
+#include "nodes/register_all.h"
+#include "nodes/train/embedding.h"
+
+namespace vatt::nodes {
+namespace {
+
+struct Scores {
+  size_t queries = 0, gallery = 0;
+  double r1 = 0, r5 = 0, r10 = 0, medr = 0, meanr = 0, chance5 = 0;
+};
+
+// Query q's true item is gallery item q. rank = 1 + #(scores above) + #(exact ties) / 2.
+Scores rank_all(const std::vector<const std::vector<float>*>& queries,
+                const std::vector<const std::vector<float>*>& gallery) {
+  Scores s;
+  s.queries = queries.size();
+  s.gallery = gallery.size();
+  if (queries.empty() || gallery.empty()) return s;
+  std::vector<double> ranks;
+  ranks.reserve(queries.size());
+  std::vector<float> sims(gallery.size());
+  for (size_t q = 0; q < queries.size(); ++q) {
+    const auto& a = *queries[q];
+    for (size_t g = 0; g < gallery.size(); ++g) {
+      const auto& b = *gallery[g];
+      float dot = 0;
+      for (size_t k = 0; k < a.size(); ++k) dot += a[k] * b[k];
+      sims[g] = dot;
+    }
+    double above = 0, ties = 0;
+    for (size_t g = 0; g < gallery.size(); ++g) {
+      if (g == q) continue;
+      if (sims[g] > sims[q]) above += 1;
+      if (sims[g] == sims[q]) ties += 1;
+    }
+    ranks.push_back(1 + above + ties / 2);
+  }
+  auto pct = [&](double k) {
+    return 100.0 *
+           static_cast<double>(std::count_if(ranks.begin(), ranks.end(), [&](double r) { return r <= k; })) /
+           static_cast<double>(ranks.size());
+  };
+  s.r1 = pct(1);
+  s.r5 = pct(5);
+  s.r10 = pct(10);
+  std::vector<double> sorted = ranks;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  s.medr = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  double sum = 0;
+  for (double r : ranks) sum += r;
+  s.meanr = sum / static_cast<double>(n);
+  s.chance5 = 100.0 * std::min(1.0, 5.0 / static_cast<double>(gallery.size()));
+  return s;
+}
+
+class RetrievalNode final : public pipeline::Node {
+ public:
+  explicit RetrievalNode(const pipeline::NodeConfig& cfg) : report_(cfg.options.get_string("report")) {}
+
+  void process(int, const pipeline::Message& in, pipeline::Emitter&) override {
+    const auto& b = in.as<EmbeddingBatch>();
+    std::lock_guard<std::mutex> lk(mu_);
+    for (const auto& e : b.items) clips_.push_back(e);
+  }
+
+  void flush(pipeline::Emitter&) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Keep one order whatever the arrival order: by source, then clip.
+    std::sort(clips_.begin(), clips_.end(), [](const ClipEmbedding& a, const ClipEmbedding& b) {
+      return std::tie(a.uri, a.clip_index) < std::tie(b.uri, b.clip_index);
+    });
+    std::vector<const std::vector<float>*> text_q, video_g, video_q, audio_g;
+    for (const auto& c : clips_) {
+      if (c.has_text && !c.text_vt.empty()) {
+        text_q.push_back(&c.text_vt);
+        video_g.push_back(&c.video_vt);
+      }
+      video_q.push_back(&c.video_va);
+      audio_g.push_back(&c.audio_va);
+    }
+    results_["t2v"] = rank_all(text_q, video_g);
+    results_["v2t"] = rank_all(video_g, text_q);
+    results_["v2a"] = rank_all(video_q, audio_g);
+    results_["a2v"] = rank_all(audio_g, video_q);
+    spdlog::info("retrieval: {} clips ({} with text)", clips_.size(), text_q.size());
+    spdlog::info("retrieval: {:<4} {:>8} {:>7} {:>7} {:>7} {:>7} {:>11}", "", "queries", "R@1", "R@5", "R@10",
+                 "MedR", "chance R@5");
+    for (const auto& [name, s] : results_)
+      spdlog::info("retrieval: {:<4} {:>8} {:>6.1f}% {:>6.1f}% {:>6.1f}% {:>7.1f} {:>10.1f}%", name,
+                   s.queries, s.r1, s.r5, s.r10, s.medr, s.chance5);
+    if (!report_.empty()) {
+      nlohmann::json j;
+      j["clips"] = clips_.size();
+      for (const auto& [name, s] : results_)
+        j[name] = {{"queries", s.queries}, {"gallery", s.gallery},   {"R@1", s.r1},
+                   {"R@5", s.r5},          {"R@10", s.r10},          {"MedR", s.medr},
+                   {"MeanR", s.meanr},     {"chance_R@5", s.chance5}};
+      std::ofstream o(report_);
+      o << j.dump(2) << "\n";
+      if (!o) throw std::runtime_error(report_ + ": cannot write the retrieval report");
+    }
+  }
+
+  std::map<std::string, double> gauges() const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    std::map<std::string, double> g;
+    g["clips"] = static_cast<double>(clips_.size());
+    for (const auto& [name, s] : results_) {
+      if (s.queries == 0) continue;
+      g[name + ".R@1"] = s.r1;
+      g[name + ".R@5"] = s.r5;
+      g[name + ".R@10"] = s.r10;
+      g[name + ".MedR"] = s.medr;
+      g[name + ".MeanR"] = s.meanr;
+      g[name + ".chance_R@5"] = s.chance5;
+      g[name + ".queries"] = static_cast<double>(s.queries);
+    }
+    return g;
+  }
+
+ private:
+  std::string report_;
+  mutable std::mutex mu_;
+  std::vector<ClipEmbedding> clips_;
+  std::map<std::string, Scores> results_;
+};
+
+}  // namespace
+
+void register_retrieval_eval(pipeline::Registry& registry) {
+  pipeline::NodeContract c;
+  c.type = "retrieval_eval";
+  c.doc = "zero-shot retrieval (t2v, v2t, v2a, a2v): R@1/5/10, MedR, chance, over all embedded clips";
+  c.inputs = {{"in", "embeddings", "embedded clips"}};
+  c.options = {
+      pipeline::string_option("report", "", "also write the figures to this JSON file (empty: no file)"),
+  };
+  c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<RetrievalNode>(cfg); };
+  registry.add(std::move(c));
+}
+
+}  // namespace vatt::nodes

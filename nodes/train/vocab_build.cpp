@@ -1,0 +1,58 @@
+// Vocabulary from a clip store's texts or a folder's transcripts.
+#include "nodes/train/vocab_build.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+#include "nodes/media/subtitles.h"
+#include "storage/clip_store.h"
+
+namespace vatt::nodes {
+
+namespace fs = std::filesystem;
+
+Vocabulary build_vocabulary(const std::string& uri, size_t max_size, uint64_t min_count,
+                            VocabBuildStats* stats, const std::function<void(const std::string&)>& on_skip) {
+  std::map<std::string, uint64_t> counts;
+  VocabBuildStats st;
+  auto count = [&](const std::string& text) {
+    for (auto& w : normalise_words(text)) counts[w]++;
+    ++st.texts;
+  };
+  if (storage::ClipStore::exists_at(uri)) {
+    auto store = storage::ClipStore::open_shared(uri);  // the source may hold it open too
+    // Each clip carries its own text and its neighbours': count every distinct segment of a source once.
+    std::set<std::tuple<uint64_t, int64_t, int64_t, std::string>> seen;
+    store->scan(std::nullopt, [&](const storage::ClipRecord& c) {
+      for (const auto& t : c.text)
+        if (seen.emplace(c.source_id, t.start_us, t.end_us, t.text).second) count(t.text);
+      return true;
+    });
+  } else {
+    std::error_code ec;
+    if (!fs::is_directory(uri, ec))
+      throw std::invalid_argument(uri + ": not a folder of videos with transcripts nor a clip store");
+    std::vector<fs::path> files;
+    for (const auto& e : fs::recursive_directory_iterator(uri)) {
+      const auto ext = e.path().extension().string();
+      if (e.is_regular_file() && (ext == ".srt" || ext == ".vtt")) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      try {
+        for (const auto& seg : load_subtitles(f.string())) count(seg.text);
+      } catch (const std::exception& bad) {  // one bad transcript is reported and skipped, the rest counts
+        ++st.skipped_files;
+        if (on_skip) on_skip(bad.what());
+      }
+    }
+  }
+  st.distinct_words = counts.size();
+  if (stats) *stats = st;
+  return Vocabulary::build(counts, max_size, min_count);
+}
+
+}  // namespace vatt::nodes
