@@ -31,6 +31,18 @@ struct Trainer::Impl {
   std::shared_ptr<ProcessGroup> group;
 };
 
+std::vector<std::pair<std::string, std::vector<float>>> read_checkpoint_parameters(const std::string& path) {
+  auto meta = read_checkpoint_meta(path);
+  Vatt model(meta.config);
+  load_checkpoint(path, *model, nullptr, /*restore_rng=*/false);
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  for (const auto& p : model->named_parameters()) {
+    auto t = p.value().detach().to(torch::kFloat).contiguous().view(-1);
+    out.emplace_back(p.key(), std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel()));
+  }
+  return out;
+}
+
 Trainer::Trainer(const TrainerOptions& o) : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.opts = o;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vatt::model {
@@ -49,6 +50,10 @@ struct TrainerStep {
   double ms = 0;         ///< forward + backward + optimiser
   bool skipped = false;  ///< non-finite loss: weights untouched
 };
+
+/// The parameters stored in a checkpoint file, by name in the model's named_parameters() order, as float32.
+/// Throws std::runtime_error naming the path.
+std::vector<std::pair<std::string, std::vector<float>>> read_checkpoint_parameters(const std::string& path);
 
 class Trainer {
  public:

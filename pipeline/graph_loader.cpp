@@ -212,7 +212,7 @@ class Loader {
               error(kv.second, "option '" + name + "' of node '" + ns.id + "': " + why);
               continue;
             }
-            if (auto bad = os->check(*v); !bad.empty()) {
+            if (auto bad = has_reference(*v) ? std::string() : os->check(*v); !bad.empty()) {
               error(kv.second, "option '" + name + "' of node '" + ns.id + "': expected " + bad + ", got " +
                                    value_to_string(*v));
               continue;
@@ -319,7 +319,7 @@ class Loader {
         error(at, "option '" + name + "' of node '" + id + "': " + why);
         continue;
       }
-      if (auto bad = os->check(*v); !bad.empty()) {
+      if (auto bad = has_reference(*v) ? std::string() : os->check(*v); !bad.empty()) {
         error(at,
               "option '" + name + "' of node '" + id + "': expected " + bad + ", got " + value_to_string(*v));
         continue;
@@ -332,13 +332,20 @@ class Loader {
   // defaults), so a value given once (e.g. the source folder) can feed several nodes:
   //   vocab: "${train.checkpoint_dir}/vocab.txt". References may chain; a cycle, an unknown node/option or a
   // non-string target is an error at the referring node. "$${" writes a literal "${".
+  static bool has_reference(const Value& v) {
+    const auto* t = std::get_if<std::string>(&v);
+    return t && t->find("${") != std::string::npos;
+  }
+
   void resolve_references() {
     std::map<std::string, std::string> done;  // "node.option" -> resolved text
+    std::set<std::string> failed;             // reported once, however many references lead there
     std::vector<std::string> stack;
     std::function<std::optional<std::string>(NodeSpec&, const std::string&)> resolve =
         [&](NodeSpec& ns, const std::string& name) -> std::optional<std::string> {
       const std::string self = ns.id + "." + name;
       if (auto it = done.find(self); it != done.end()) return it->second;
+      if (failed.count(self)) return std::nullopt;
       if (std::find(stack.begin(), stack.end(), self) != stack.end()) {
         error(ns.at, "option '" + name + "' of node '" + ns.id + "': reference cycle " + list_names(stack) +
                          ", " + self);
@@ -387,7 +394,20 @@ class Loader {
         i = end + 1;
       }
       stack.pop_back();
-      if (!ok) return std::nullopt;
+      if (ok) {
+        // The resolved value must meet the option's contract (choices) like a literal one.
+        if (const OptionSpec* os = ns.contract->option(name)) {
+          if (auto bad = os->check(Value(out)); !bad.empty()) {
+            error(ns.at, "option '" + name + "' of node '" + ns.id + "': expected " + bad + ", got '" + out +
+                             "' (from " + *text + ")");
+            ok = false;
+          }
+        }
+      }
+      if (!ok) {
+        failed.insert(self);
+        return std::nullopt;
+      }
       done[self] = out;
       return out;
     };

@@ -1,5 +1,5 @@
 // `augment`: SPEC §8 on each clip's frames (random crop, flip, colour; the same draw on every frame), seeded
-// by (seed, source, clip index) so a run is reproducible whatever the thread timing. Evaluation mode takes a
+// by (seed, source, clip index, epoch) so a run is reproducible whatever the thread timing. Evaluation mode takes a
 // centre crop. Audio and text pass through untouched (shared, not copied).
 //
 //   --in(clip)--> augment --out(clip: frames [T, crop, crop, 3])-->
@@ -38,8 +38,10 @@ class AugmentNode final : public pipeline::Node {
                                   " bytes, expected " + std::to_string(need));
       return;
     }
-    // splitmix64 of (seed, source, clip): independent draws per clip, identical across runs.
-    uint64_t z = seed_ ^ (c.source_id * 0x9E3779B97F4A7C15ull) ^ (c.clip_index + 0x632BE59BD9B4E019ull);
+    // splitmix64 of (seed, source, clip, epoch): independent draws per clip and pass over the data,
+    // identical across runs.
+    uint64_t z = seed_ ^ (c.source_id * 0x9E3779B97F4A7C15ull) ^ (c.clip_index + 0x632BE59BD9B4E019ull) ^
+                 (static_cast<uint64_t>(c.epoch) * 0xD6E8FEB86659FD93ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;

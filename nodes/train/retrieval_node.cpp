@@ -17,59 +17,10 @@
 
 #include "nodes/register_all.h"
 #include "nodes/train/embedding.h"
+#include "nodes/train/retrieval.h"
 
 namespace vatt::nodes {
 namespace {
-
-struct Scores {
-  size_t queries = 0, gallery = 0;
-  double r1 = 0, r5 = 0, r10 = 0, medr = 0, meanr = 0, chance5 = 0;
-};
-
-// Query q's true item is gallery item q. rank = 1 + #(scores above) + #(exact ties) / 2.
-Scores rank_all(const std::vector<const std::vector<float>*>& queries,
-                const std::vector<const std::vector<float>*>& gallery) {
-  Scores s;
-  s.queries = queries.size();
-  s.gallery = gallery.size();
-  if (queries.empty() || gallery.empty()) return s;
-  std::vector<double> ranks;
-  ranks.reserve(queries.size());
-  std::vector<float> sims(gallery.size());
-  for (size_t q = 0; q < queries.size(); ++q) {
-    const auto& a = *queries[q];
-    for (size_t g = 0; g < gallery.size(); ++g) {
-      const auto& b = *gallery[g];
-      float dot = 0;
-      for (size_t k = 0; k < a.size(); ++k) dot += a[k] * b[k];
-      sims[g] = dot;
-    }
-    double above = 0, ties = 0;
-    for (size_t g = 0; g < gallery.size(); ++g) {
-      if (g == q) continue;
-      if (sims[g] > sims[q]) above += 1;
-      if (sims[g] == sims[q]) ties += 1;
-    }
-    ranks.push_back(1 + above + ties / 2);
-  }
-  auto pct = [&](double k) {
-    return 100.0 *
-           static_cast<double>(std::count_if(ranks.begin(), ranks.end(), [&](double r) { return r <= k; })) /
-           static_cast<double>(ranks.size());
-  };
-  s.r1 = pct(1);
-  s.r5 = pct(5);
-  s.r10 = pct(10);
-  std::vector<double> sorted = ranks;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  s.medr = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  double sum = 0;
-  for (double r : ranks) sum += r;
-  s.meanr = sum / static_cast<double>(n);
-  s.chance5 = 100.0 * std::min(1.0, 5.0 / static_cast<double>(gallery.size()));
-  return s;
-}
 
 class RetrievalNode final : public pipeline::Node {
  public:
@@ -140,7 +91,7 @@ class RetrievalNode final : public pipeline::Node {
   std::string report_;
   mutable std::mutex mu_;
   std::vector<ClipEmbedding> clips_;
-  std::map<std::string, Scores> results_;
+  std::map<std::string, RetrievalScores> results_;
 };
 
 }  // namespace

@@ -49,6 +49,7 @@ class TrainNode final : public pipeline::Node {
     opts_.checkpoint_every = o.get_int("checkpoint_every");
     opts_.max_bad_steps = static_cast<int>(o.get_int("max_bad_steps"));
     opts_.seed = static_cast<uint64_t>(o.get_int("seed"));
+    opts_.audio_noise = o.get_float("audio_noise");
     log_every_ = o.get_int("log_every");
     const auto w = pipeline::worker_info();
     opts_.rank = w.rank;
@@ -97,9 +98,11 @@ class TrainNode final : public pipeline::Node {
     } catch (const std::invalid_argument& e) {
       out.error("bad_batch", e.what());
       return finish_call();
-    } catch (const std::runtime_error& e) {
-      fatal_ = e.what();
+    } catch (const std::exception& e) {
+      // K non-finite losses in a row, or a collective that failed (a data-parallel peer died): stop the run.
+      fatal_ = std::string("training aborted at step ") + std::to_string(trainer_->steps_done()) + ": " + e.what();
       done_ = true;
+      spdlog::error("train: {}", fatal_);
       out.stop_run("training aborted");
       return finish_call();
     }
@@ -288,6 +291,7 @@ void register_train_vatt(pipeline::Registry& registry) {
       int_option("checkpoint_every", 0, "steps between checkpoints (0: only at the end)", 0),
       int_option("max_bad_steps", 5, "NaN/Inf losses in a row that abort the run", 1),
       int_option("seed", 0, "initialisation and noise seed", 0),
+      float_option("audio_noise", 0.01, "Gaussian noise added to audio, std = this x max|x| per clip (SPEC §1)", 0),
       int_option("log_every", 10, "steps between log lines (0: none)", 0),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<TrainNode>(cfg); };

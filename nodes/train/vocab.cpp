@@ -2,6 +2,7 @@
 #include "nodes/train/vocab.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -79,7 +80,10 @@ Vocabulary Vocabulary::parse(std::istream& in, const std::string& path) {
     uint64_t c = 0;
     try {
       size_t used = 0;
-      c = std::stoull(line.substr(tab + 1), &used);
+      const std::string count = line.substr(tab + 1);
+      if (count.empty() || !std::isdigit(static_cast<unsigned char>(count[0])))
+        throw std::invalid_argument("not a number");  // stoull would wrap a leading '-' around
+      c = std::stoull(count, &used);
       if (used != line.size() - tab - 1) throw std::invalid_argument("trailing");
     } catch (const std::exception&) {
       fail("count of '" + w + "' is not a non-negative integer");

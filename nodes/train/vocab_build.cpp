@@ -1,7 +1,9 @@
 // Vocabulary from a clip store's texts or a folder's transcripts.
 #include "nodes/train/vocab_build.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -33,14 +35,32 @@ Vocabulary build_vocabulary(const std::string& uri, size_t max_size, uint64_t mi
     });
   } else {
     std::error_code ec;
-    if (!fs::is_directory(uri, ec))
-      throw std::invalid_argument(uri + ": not a folder of videos with transcripts nor a clip store");
     std::vector<fs::path> files;
-    for (const auto& e : fs::recursive_directory_iterator(uri)) {
-      const auto ext = e.path().extension().string();
-      if (e.is_regular_file() && (ext == ".srt" || ext == ".vtt")) files.push_back(e.path());
+    const std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
+    auto ext = [](const fs::path& p) { return p.extension().string(); };
+    if (fs::is_directory(path, ec)) {
+      for (const auto& e : fs::recursive_directory_iterator(path))
+        if (e.is_regular_file() && (ext(e.path()) == ".srt" || ext(e.path()) == ".vtt"))
+          files.push_back(e.path());
+    } else if (fs::is_regular_file(path, ec) && (ext(path) == ".txt" || ext(path) == ".list")) {
+      // A list of media files (video_source's list format): the transcripts beside them.
+      std::ifstream in(path);
+      const fs::path base = fs::path(path).parent_path();
+      for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (line.empty() || line[0] == '#' || line.find("://") != std::string::npos) continue;
+        fs::path p = line;
+        if (p.is_relative()) p = base / p;
+        if (auto subs = find_subtitles(p.string()); !subs.empty()) files.emplace_back(subs);
+      }
+    } else if (fs::is_regular_file(path, ec)) {
+      if (auto subs = find_subtitles(path); !subs.empty()) files.emplace_back(subs);
+    } else {
+      throw std::invalid_argument(
+          uri + ": not a folder, list file or media file with transcripts, nor a clip store");
     }
     std::sort(files.begin(), files.end());
+    files.erase(std::unique(files.begin(), files.end()), files.end());
     for (const auto& f : files) {
       try {
         for (const auto& seg : load_subtitles(f.string())) count(seg.text);

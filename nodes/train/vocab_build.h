@@ -17,9 +17,10 @@ struct VocabBuildStats {
   size_t skipped_files = 0;   ///< unreadable transcripts (reported through `on_skip`)
 };
 
-/// Counts the words of `uri` (a clip store: every distinct segment of a source once; or a folder: every
-/// .srt/.vtt below it) and builds the vocabulary. A transcript that cannot be read is passed to `on_skip`
-/// and left out. Throws std::invalid_argument when `uri` is neither.
+/// Counts the words of `uri` and builds the vocabulary. `uri` is a clip store (every distinct segment of a
+/// source once), a folder (every .srt/.vtt below it), a .txt/.list file of media paths or one media file
+/// (the transcripts beside them). A transcript that cannot be read is passed to `on_skip` and left out.
+/// Throws std::invalid_argument when `uri` is none of these.
 Vocabulary build_vocabulary(const std::string& uri, size_t max_size, uint64_t min_count,
                             VocabBuildStats* stats,
                             const std::function<void(const std::string&)>& on_skip = {});

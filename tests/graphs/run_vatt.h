@@ -73,3 +73,58 @@ inline std::string temp_path(const std::string& name) {
 }
 
 }  // namespace vatt::test
+
+namespace vatt::test {
+
+/// A vatt process running in the background, its stdout and stderr going to a file.
+struct Child {
+  pid_t pid = -1;
+  std::string out_path;
+
+  std::string output() const {
+    std::ifstream in(out_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  /// Waits until the output contains `text` (true) or `timeout_s` passed or the process ended (false).
+  bool wait_for(const std::string& text, double timeout_s) const {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < end) {
+      if (output().find(text) != std::string::npos) return true;
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) return output().find(text) != std::string::npos;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+  /// Waits for the exit (or reaps an already ended one); exit code, 128 + signal when killed.
+  int wait() {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+inline Child spawn_vatt(const std::vector<std::string>& args) {
+  char tmpl[] = "/tmp/vatt-test-bg-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  Child c;
+  c.out_path = tmpl;
+  c.pid = fork();
+  if (c.pid == 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<std::string> copy = args;
+    std::string bin = vatt_binary();
+    std::vector<char*> argv{bin.data()};
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  close(fd);
+  return c;
+}
+
+}  // namespace vatt::test

@@ -73,5 +73,54 @@ TEST(Vocab, SaveLoadRoundTripAndStrictErrors) {
   std::remove(path.c_str());
 }
 
+TEST(Vocab, TextRoundTripKeepsIdsAndCounts) {
+  const auto v = Vocabulary::build({{"alpha", 4}, {"beta", 2}, {"gamma", 7}, {"café", 3}, {"delta", 2}});
+  const std::string text = v.to_text();
+  // The header, then one WORD<TAB>COUNT line per word from id 2, in id order.
+  EXPECT_EQ(text, "# vatt vocabulary v1\ngamma\t7\nalpha\t4\ncafé\t3\nbeta\t2\ndelta\t2\n");
+  const auto w = Vocabulary::from_text(text, "blob");
+  ASSERT_EQ(w.size(), v.size());
+  for (int32_t i = 0; i < static_cast<int32_t>(v.size()); ++i) {
+    EXPECT_EQ(w.word(i), v.word(i)) << i;
+    EXPECT_EQ(w.id(v.word(i)), i) << v.word(i);
+  }
+  EXPECT_EQ(w.id("zeta"), Vocabulary::kUnk);
+  EXPECT_EQ(w.to_text(), text);  // counts survive too
+  EXPECT_EQ(w.encode("Gamma, café beta!"), v.encode("Gamma, café beta!"));
+  // The empty vocabulary (only <pad> and <unk>) round-trips as the bare header.
+  const auto e = Vocabulary::from_text(Vocabulary().to_text(), "empty");
+  EXPECT_EQ(e.size(), 2u);
+}
+
+std::string from_text_error(const std::string& text, const std::string& origin) {
+  try {
+    Vocabulary::from_text(text, origin);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Vocab, FromTextErrorsNameTheOriginAndLine) {
+  const std::string o = "ckpt/step-9.pt (vocabulary)";
+  EXPECT_EQ(from_text_error("# vatt vocabulary v1\nalpha\t4\nbeta\tx\n", o),
+            o + ":3: count of 'beta' is not a non-negative integer");
+  EXPECT_EQ(from_text_error("# vatt vocabulary v1\nalpha\t4\nbeta\t2x\n", o),
+            o + ":3: count of 'beta' is not a non-negative integer");
+  EXPECT_EQ(from_text_error("# vatt vocabulary v1\nalpha 4\n", o), o + ":2: expected WORD<TAB>COUNT");
+  EXPECT_EQ(from_text_error("# vatt vocabulary v1\nalpha\t4\n\t4\n", o), o + ":3: expected WORD<TAB>COUNT");
+  EXPECT_EQ(from_text_error("# vatt vocabulary v1\na\t1\nb\t1\na\t1\n", o), o + ":4: duplicate word 'a'");
+  EXPECT_EQ(from_text_error("# vatt vocabulary v2\na\t1\n", o),
+            o + ":1: expected the header '# vatt vocabulary v1'");
+  EXPECT_EQ(from_text_error("", o).rfind(o + ":", 0), 0u);
+}
+
+// std::stoull would read '-2' as 2^64 - 2: a negative count is an error like any other non-number.
+TEST(Vocab, FromTextRejectsANegativeCount) {
+  const std::string o = "ckpt/step-9.pt (vocabulary)";
+  EXPECT_EQ(from_text_error("# vatt vocabulary v1\nalpha\t4\nbeta\t-2\n", o),
+            o + ":3: count of 'beta' is not a non-negative integer");
+}
+
 }  // namespace
 }  // namespace vatt::nodes

@@ -261,5 +261,153 @@ TEST(GraphLoader, AllProblemsAreReportedNotOnlyTheFirst) {
   EXPECT_EQ(p.size(), 2u);
 }
 
+// ${NODE.OPTION} references in string options (resolved after --set and defaults). `needs_path` has one
+// required string option, `path`; `log` has the string option `level` (default "warn"); `counter`'s options
+// are all numbers. Line numbers matter: node a is on line 4, b on line 5.
+const char* kRefs = R"(graph: t
+nodes:
+  - { id: src, type: counter }
+  - { id: a, type: needs_path, options: { path: /data } }
+  - { id: b, type: needs_path, options: { path: "${a.path}/x" } }
+  - { id: log, type: log }
+edges:
+  - src.out -> a.in
+  - src.out -> b.in
+  - src.errors -> log.in
+)";
+
+std::string path_of(const pipeline::GraphSpec& spec, const std::string& id) {
+  const int i = spec.node_index(id);
+  EXPECT_GE(i, 0) << id;
+  return i < 0 ? std::string() : spec.nodes[static_cast<size_t>(i)].options.get_string("path");
+}
+
+pipeline::GraphSpec load(const std::string& yaml, const std::vector<std::string>& sets = {}) {
+  return pipeline::load_graph_text(yaml, "test.yaml", test_registry(), sets);
+}
+
+TEST(GraphLoaderReferences, AReferenceInsideALongerStringIsReplacedByTheValue) {
+  ASSERT_TRUE(problems(kRefs).empty());
+  auto spec = load(kRefs);
+  EXPECT_EQ(path_of(spec, "a"), "/data");  // the referenced option itself is unchanged
+  EXPECT_EQ(path_of(spec, "b"), "/data/x");
+  // Several references in one string, text before, between and after them.
+  spec = load(replace(kRefs, "\"${a.path}/x\"", "\"in ${a.path} and ${a.path}!\""));
+  EXPECT_EQ(path_of(spec, "b"), "in /data and /data!");
+}
+
+TEST(GraphLoaderReferences, TheValueAfterSetAndDefaultsIsWhatArrives) {
+  // --set on the referenced node: the overridden value is substituted, not the file's.
+  auto spec = load(kRefs, {"a.path=/mnt/other"});
+  EXPECT_EQ(path_of(spec, "a"), "/mnt/other");
+  EXPECT_EQ(path_of(spec, "b"), "/mnt/other/x");
+  // A reference given through --set on the referring node is resolved too.
+  spec = load(kRefs, {"b.path=${a.path}/y"});
+  EXPECT_EQ(path_of(spec, "b"), "/data/y");
+  // A reference to an option left at its default gets the default (log.level defaults to "warn").
+  spec = load(replace(kRefs, "\"${a.path}/x\"", "\"level-${log.level}\""));
+  EXPECT_EQ(path_of(spec, "b"), "level-warn");
+  spec = load(replace(kRefs, "\"${a.path}/x\"", "\"level-${log.level}\""), {"log.level=error"});
+  EXPECT_EQ(path_of(spec, "b"), "level-error");
+}
+
+TEST(GraphLoaderReferences, ChainsResolveWhateverTheOrderOfTheNodes) {
+  const std::string c_node = "\n  - { id: c, type: needs_path, options: { path: \"${b.path}/c\" } }";
+  const std::string c_edge = "\n  - src.out -> c.in";
+  // c -> b -> a, c declared last.
+  auto g = replace(kRefs, "{ path: \"${a.path}/x\" } }", "{ path: \"${a.path}/b\" } }" + c_node);
+  g = replace(g, "  - src.out -> b.in", "  - src.out -> b.in" + c_edge);
+  ASSERT_TRUE(problems(g).empty());
+  auto spec = load(g);
+  EXPECT_EQ(path_of(spec, "a"), "/data");
+  EXPECT_EQ(path_of(spec, "b"), "/data/b");
+  EXPECT_EQ(path_of(spec, "c"), "/data/b/c");
+  EXPECT_EQ(path_of(load(g, {"a.path=/r"}), "c"), "/r/b/c");
+  // The same chain with the referring nodes declared before what they refer to.
+  const char* reversed = R"(graph: t
+nodes:
+  - { id: c, type: needs_path, options: { path: "${b.path}/c" } }
+  - { id: b, type: needs_path, options: { path: "${a.path}/b" } }
+  - { id: a, type: needs_path, options: { path: /data } }
+  - { id: src, type: counter }
+  - { id: log, type: log }
+edges:
+  - src.out -> a.in
+  - src.out -> b.in
+  - src.out -> c.in
+  - src.errors -> log.in
+)";
+  ASSERT_TRUE(problems(reversed).empty());
+  spec = load(reversed);
+  EXPECT_EQ(path_of(spec, "c"), "/data/b/c");
+  EXPECT_EQ(path_of(spec, "b"), "/data/b");
+}
+
+TEST(GraphLoaderReferences, ACycleIsReportedAtTheReferringNode) {
+  // a -> b -> a.
+  auto p = problems(replace(kRefs, "{ path: /data }", "{ path: \"${b.path}\" }"));
+  ASSERT_FALSE(p.empty());
+  for (const auto& d : p) EXPECT_THAT(d, HasSubstr("reference cycle")) << d;
+  // a is resolved first: its chain a.path -> b.path comes back to a.path, reported at node a (line 4).
+  EXPECT_EQ(p[0], "4:5: option 'path' of node 'a': reference cycle a.path, b.path, a.path");
+  // One cycle, one diagnostic: b (in the cycle too) is not reported again.
+  EXPECT_EQ(p.size(), 1u) << ::testing::PrintToString(p);
+  // A node referring to itself.
+  p = problems(replace(kRefs, "\"${a.path}/x\"", "\"${b.path}/x\""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "5:5: option 'path' of node 'b': reference cycle b.path, b.path");
+}
+
+TEST(GraphLoaderReferences, AnUnknownNodeOrOptionIsReportedAtTheReferringNode) {
+  auto p = problems(replace(kRefs, "\"${a.path}/x\"", "\"${nosuch.path}/x\""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(
+      p[0],
+      "5:5: option 'path' of node 'b': '${nosuch.path}' does not name an option of a node of this graph "
+      "(expected ${NODE.OPTION})");
+  p = problems(replace(kRefs, "\"${a.path}/x\"", "\"${a.nope}/x\""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0],
+            "5:5: option 'path' of node 'b': '${a.nope}' does not name an option of a node of this graph "
+            "(expected ${NODE.OPTION})");
+  // No dot, and no closing brace.
+  p = problems(replace(kRefs, "\"${a.path}/x\"", "\"${apath}\""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("'${apath}' does not name an option"));
+  p = problems(replace(kRefs, "\"${a.path}/x\"", "\"${a.path\""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("'${a.path' does not name an option"));
+  // Through --set the error is still at the referring node.
+  p = problems(kRefs, {"b.path=${zz.path}"});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("5:5: option 'path' of node 'b': '${zz.path}'"));
+}
+
+// An option reached once through another node's reference and once on its own reports its error once.
+TEST(GraphLoaderReferences, AnErrorReachedThroughAChainIsReportedOnce) {
+  auto p = problems(replace(replace(kRefs, "{ path: /data }", "{ path: \"${b.path}\" }"), "\"${a.path}/x\"",
+                            "\"${nosuch.path}\""));
+  ASSERT_EQ(p.size(), 1u) << ::testing::PrintToString(p);
+  EXPECT_THAT(p[0], HasSubstr("5:5: option 'path' of node 'b': '${nosuch.path}'"));
+}
+
+TEST(GraphLoaderReferences, ANonStringTargetIsReportedAtTheReferringNode) {
+  auto p = problems(replace(kRefs, "\"${a.path}/x\"", "\"${src.count}/x\""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "5:5: option 'path' of node 'b' refers to ${src.count}, which is not a string option");
+}
+
+TEST(GraphLoaderReferences, DoubleDollarWritesALiteralReference) {
+  auto spec = load(replace(kRefs, "\"${a.path}/x\"", "\"$${a.path} is ${a.path}\""));
+  EXPECT_EQ(path_of(spec, "b"), "${a.path} is /data");
+  // Only "$${" is an escape: a lone '$' or "$$" elsewhere stays as written.
+  spec = load(replace(kRefs, "\"${a.path}/x\"", "\"$5 $$ ${a.path}\""));
+  EXPECT_EQ(path_of(spec, "b"), "$5 $$ /data");
+  // The escaped text of a referenced option arrives as a literal and is not resolved again.
+  spec = load(replace(kRefs, "{ path: /data }", "{ path: \"$${nosuch.x}\" }"));
+  EXPECT_EQ(path_of(spec, "a"), "${nosuch.x}");
+  EXPECT_EQ(path_of(spec, "b"), "${nosuch.x}/x");
+}
+
 }  // namespace
 }  // namespace vatt::test
