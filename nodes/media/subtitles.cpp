@@ -185,6 +185,22 @@ std::string find_subtitles(const std::string& media_path) {
   return "";
 }
 
+int64_t gap_us(const TextSegment& s, int64_t start_us, int64_t end_us) {
+  return std::max<int64_t>({0, s.start_us - end_us, start_us - s.end_us});
+}
+
+std::vector<size_t> nearest_first(const std::vector<TextSegment>& segments, int64_t start_us, int64_t end_us,
+                                  const std::function<bool(size_t)>& skip) {
+  std::vector<size_t> order;
+  for (size_t k = 0; k < segments.size(); ++k)
+    if (!skip || !skip(k)) order.push_back(k);
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    const auto gx = gap_us(segments[x], start_us, end_us), gy = gap_us(segments[y], start_us, end_us);
+    return gx != gy ? gx < gy : segments[x].start_us < segments[y].start_us;
+  });
+  return order;
+}
+
 std::vector<TextSegment> align_text(const std::vector<TextSegment>& segments, int64_t start_us,
                                     int64_t end_us, int candidates) {
   TextSegment own;
@@ -207,15 +223,7 @@ std::vector<TextSegment> align_text(const std::vector<TextSegment>& segments, in
     }
   }
   if (own.text.empty()) return {};
-  std::vector<size_t> rest;
-  for (size_t k = 0; k < segments.size(); ++k)
-    if (!used[k]) rest.push_back(k);
-  auto gap = [&](size_t k) {
-    return std::max<int64_t>({0, segments[k].start_us - end_us, start_us - segments[k].end_us});
-  };
-  std::stable_sort(rest.begin(), rest.end(), [&](size_t x, size_t y) {
-    return gap(x) != gap(y) ? gap(x) < gap(y) : segments[x].start_us < segments[y].start_us;
-  });
+  const auto rest = nearest_first(segments, start_us, end_us, [&](size_t k) { return used[k]; });
   std::vector<TextSegment> out{own};
   for (size_t k : rest) {
     if (static_cast<int>(out.size()) >= candidates) break;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -28,6 +29,14 @@ std::vector<TextSegment> load_subtitles(const std::string& path);
 
 /// The subtitle file beside `media_path` with the same stem (.srt first, then .vtt); "" if none.
 std::string find_subtitles(const std::string& media_path);
+
+/// Distance in time between a segment and the window [start_us, end_us): 0 when they overlap.
+int64_t gap_us(const TextSegment& s, int64_t start_us, int64_t end_us);
+
+/// Indices of `segments` ordered nearest to the window first (gap_us, ties by start), leaving out those for
+/// which `skip(i)` is true.
+std::vector<size_t> nearest_first(const std::vector<TextSegment>& segments, int64_t start_us, int64_t end_us,
+                                  const std::function<bool(size_t)>& skip = {});
 
 /// Text candidates of the window [start_us, end_us): element 0 holds the words that overlap the window (each
 /// segment's words are spread evenly over its time span, so a long cue contributes only its overlapping
