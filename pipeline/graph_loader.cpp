@@ -126,8 +126,16 @@ class Loader {
         spec_.default_queue = parse_capacity(kv.second);
       } else if (key == "policy") {
         spec_.default_policy = parse_policy(kv.second);
+      } else if (key == "threads") {
+        std::string why;
+        auto v = convert_yaml(kv.second, OptionType::Int, &why);
+        if (!v || std::get<int64_t>(*v) < 0 || std::get<int64_t>(*v) > 1024)
+          error(kv.second, "threads: expected the runtime's worker threads, 0..1024 (0 = all cores)" +
+                               (why.empty() ? std::string() : "; " + why));
+        else
+          spec_.default_threads = static_cast<int>(std::get<int64_t>(*v));
       } else {
-        error(kv.first, "unknown key '" + key + "' in defaults; expected queue or policy");
+        error(kv.first, "unknown key '" + key + "' in defaults; expected queue, policy or threads");
       }
     }
   }

@@ -77,6 +77,9 @@ struct GraphSpec {
   std::string file;
   int default_queue = 64;
   EdgePolicy default_policy = EdgePolicy::Block;
+  /// The runtime's worker threads when the command line does not say (0 = all cores). Graphs whose nodes
+  /// compute with their own thread pools (LibTorch) run faster with fewer: spinning workers steal their cores.
+  int default_threads = 0;
   std::vector<NodeSpec> nodes;
   std::vector<EdgeSpec> edges;
   std::vector<int> topo_order;  ///< node indices, sources first; back edges ignored

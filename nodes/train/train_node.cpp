@@ -29,15 +29,15 @@ class TrainNode final : public pipeline::Node {
     const auto& o = cfg.options;
     opts_.config = o.get_string("config");
     opts_.overrides = o.get_list("set");
-    const double drop = o.get_float("droptoken");
-    opts_.overrides.push_back("droptoken.video=" + std::to_string(drop));
-    opts_.overrides.push_back("droptoken.audio=" + std::to_string(drop));
+    const double drop = o.get_float("droptoken"), drop_v = o.get_float("droptoken_video"),
+                 drop_a = o.get_float("droptoken_audio");
+    opts_.overrides.push_back("droptoken.video=" + std::to_string(drop_v >= 0 ? drop_v : drop));
+    opts_.overrides.push_back("droptoken.audio=" + std::to_string(drop_a >= 0 ? drop_a : drop));
     if (o.get_int("frames") > 0) opts_.overrides.push_back("frames=" + std::to_string(o.get_int("frames")));
     if (o.get_int("crop") > 0) opts_.overrides.push_back("crop=" + std::to_string(o.get_int("crop")));
     if (o.get_int("audio_samples") > 0)
       opts_.overrides.push_back("audio_samples=" + std::to_string(o.get_int("audio_samples")));
-    if (o.get_int("vocab_size") > 0)
-      opts_.overrides.push_back("vocab_size=" + std::to_string(o.get_int("vocab_size")));
+    vocab_size_ = o.get_int("vocab_size");
     opts_.steps = o.get_int("steps");
     opts_.warmup = o.get_int("warmup");
     opts_.lr = o.get_float("lr");
@@ -59,24 +59,46 @@ class TrainNode final : public pipeline::Node {
   }
 
   void open() override {
-    trainer_ = std::make_unique<model::Trainer>(opts_);
+    start_ = Clock::now();
+    if (vocab_size_ > 0) start(vocab_size_);
+  }
+
+  // Builds the model (and joins the process group, resumes): at open when the vocabulary size is given, else
+  // at the first batch, whose vocabulary then sizes the word embedding.
+  void start(int64_t vocab_size) {
+    auto o = opts_;
+    if (vocab_size > 0) o.overrides.push_back("vocab_size=" + std::to_string(vocab_size));
+    trainer_ = std::make_unique<model::Trainer>(o);
     if (auto blob = trainer_->resume()) {
       skip_ = parse_cursor(*blob);
       spdlog::info("train: resumed at step {} of {}; skipping the {} batches already trained on",
                    trainer_->steps_done(), trainer_->total_steps(), skip_);
       batches_seen_ = 0;
     }
-    spdlog::info("train: {} parameters on {}{}, {} steps{}", trainer_->parameter_count(), trainer_->device(),
-                 trainer_->bf16() ? " (bf16 autocast)" : " (fp32)", trainer_->total_steps(),
+    spdlog::info("train: {} parameters on {}{}, {} steps, vocabulary {}{}", trainer_->parameter_count(),
+                 trainer_->device(), trainer_->bf16() ? " (bf16 autocast)" : " (fp32)",
+                 trainer_->total_steps(), trainer_->vocab_size(),
                  opts_.world_size > 1
                      ? fmt::format(", worker {} of {} (data parallel)", opts_.rank, opts_.world_size)
                      : std::string());
-    start_ = Clock::now();
   }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
     const auto arrived = Clock::now();
     if (have_last_) wait_s_ += std::chrono::duration<double>(arrived - last_end_).count();
+    if (!trainer_ && !done_) {
+      const auto& items = in.as<pipeline::Batch>().items;
+      const auto* vocab = items.empty() ? nullptr : items[0].as<TokenisedClip>().vocab.get();
+      try {
+        start(vocab ? static_cast<int64_t>(vocab->size()) : 0);
+      } catch (const std::exception& e) {
+        fatal_ = std::string("cannot start training: ") + e.what();
+        done_ = true;
+        spdlog::error("train: {}", fatal_);
+        out.stop_run("training aborted");
+        return finish_call();
+      }
+    }
     ++batches_seen_;
     if (skip_ > 0) {
       --skip_;
@@ -100,7 +122,8 @@ class TrainNode final : public pipeline::Node {
       return finish_call();
     } catch (const std::exception& e) {
       // K non-finite losses in a row, or a collective that failed (a data-parallel peer died): stop the run.
-      fatal_ = std::string("training aborted at step ") + std::to_string(trainer_->steps_done()) + ": " + e.what();
+      fatal_ =
+          std::string("training aborted at step ") + std::to_string(trainer_->steps_done()) + ": " + e.what();
       done_ = true;
       spdlog::error("train: {}", fatal_);
       out.stop_run("training aborted");
@@ -109,6 +132,13 @@ class TrainNode final : public pipeline::Node {
     {
       std::lock_guard<std::mutex> lk(mu_);
       clips_ += static_cast<uint64_t>(b.batch);
+      step_ms_sum_ += s.ms;
+      ++steps_timed_;
+      if (steps_timed_ == 1) {
+        first_done_ = Clock::now();
+      } else {
+        steady_clips_ += static_cast<uint64_t>(b.batch);
+      }
       if (!s.skipped) {
         loss_ = s.loss;
         nce_ = s.nce;
@@ -153,6 +183,11 @@ class TrainNode final : public pipeline::Node {
     g["grad_norm"] = grad_norm_;
     g["skipped_steps"] = static_cast<double>(trainer_->skipped_steps());
     g["clips_per_s"] = wall > 0 ? static_cast<double>(clips_) / wall : 0;
+    // After the first step (model built, pipeline filled): the rate a long run sees, and the model's share.
+    const double steady =
+        steps_timed_ > 1 ? std::chrono::duration<double>(Clock::now() - first_done_).count() : 0;
+    g["steady_clips_per_s"] = steady > 0 ? static_cast<double>(steady_clips_) / steady : 0;
+    g["step_ms_mean"] = steps_timed_ ? step_ms_sum_ / static_cast<double>(steps_timed_) : 0;
     g["data_wait_fraction"] = wall > 0 ? std::min(1.0, wait_s_ / wall) : 0;
     return g;
   }
@@ -246,6 +281,7 @@ class TrainNode final : public pipeline::Node {
   }
 
   model::TrainerOptions opts_;
+  int64_t vocab_size_ = 0;
   nlohmann::json data_;  // input description + vocabulary, from the first batch
   int64_t log_every_ = 10;
   std::unique_ptr<model::Trainer> trainer_;
@@ -256,7 +292,9 @@ class TrainNode final : public pipeline::Node {
   bool have_last_ = false;
   double wait_s_ = 0;
   mutable std::mutex mu_;
-  uint64_t clips_ = 0;
+  uint64_t clips_ = 0, steady_clips_ = 0, steps_timed_ = 0;
+  double step_ms_sum_ = 0;
+  Clock::time_point first_done_;
   double loss_ = NAN, nce_ = NAN, mil_nce_ = NAN, lr_ = 0, grad_norm_ = 0;
 };
 
@@ -280,10 +318,13 @@ void register_train_vatt(pipeline::Registry& registry) {
       float_option("lr", 1e-4, "peak learning rate", 0),
       float_option("lr_end", 5e-5, "learning rate at the last step (quarter cosine from the peak)", 0),
       float_option("droptoken", 0.5, "DropToken rate for video and audio tokens (training only)", 0, 0.95),
+      float_option("droptoken_video", -1, "DropToken rate for video tokens; -1 = droptoken", -1, 0.95),
+      float_option("droptoken_audio", -1, "DropToken rate for audio tokens; -1 = droptoken", -1, 0.95),
       int_option("frames", 0, "frames per clip (0 = the config's)", 0),
       int_option("crop", 0, "frame side after augment (0 = the config's)", 0),
       int_option("audio_samples", 0, "audio samples per clip (0 = the config's)", 0),
-      int_option("vocab_size", 0, "vocabulary size (0 = the config's)", 0, 65536),
+      int_option("vocab_size", 0, "word-embedding rows (0 = the size of the tokenised clips' vocabulary)", 0,
+                 65536),
       string_option("precision", "auto", "auto (bf16 where fast), fp32 or bf16", {"auto", "fp32", "bf16"}),
       string_option("device", "auto", "auto, cpu, cuda or cuda:N"),
       int_option("threads", 0, "LibTorch intra-op threads (0 = all cores)", 0),
@@ -291,7 +332,8 @@ void register_train_vatt(pipeline::Registry& registry) {
       int_option("checkpoint_every", 0, "steps between checkpoints (0: only at the end)", 0),
       int_option("max_bad_steps", 5, "NaN/Inf losses in a row that abort the run", 1),
       int_option("seed", 0, "initialisation and noise seed", 0),
-      float_option("audio_noise", 0.01, "Gaussian noise added to audio, std = this x max|x| per clip (SPEC §1)", 0),
+      float_option("audio_noise", 0.01,
+                   "Gaussian noise added to audio, std = this x max|x| per clip (SPEC §1)", 0),
       int_option("log_every", 10, "steps between log lines (0: none)", 0),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<TrainNode>(cfg); };

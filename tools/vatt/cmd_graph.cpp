@@ -77,7 +77,8 @@ int cmd_run(const Args& args) {
   opts.add_options()                                                                     //
       ("set", po::value(&sets)->composing(), "NODE.OPTION=VALUE override (repeatable)")  //
       ("metrics", po::value(&metrics_file), "write the run's figures as JSON to FILE")   //
-      ("threads", po::value(&threads), "worker threads (default: all cores)")            //
+      ("threads", po::value(&threads),
+       "worker threads (default: the graph's defaults.threads, else all cores)")  //
       ("progress", po::value(&progress),
        "seconds between progress reports (default: 1 on a terminal, 10 otherwise; 0 = off)")  //
       ("log-level", po::value(&log_level), "trace, debug, info, warn, error")                 //
@@ -128,7 +129,7 @@ int cmd_run(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   pipeline::RunOptions ro;
-  ro.threads = threads;
+  ro.threads = threads > 0 ? threads : spec->default_threads;
   ro.progress_interval = progress;
   pipeline::Runtime runtime(*spec, ro);
   std::atomic<bool> done{false};
