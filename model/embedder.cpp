@@ -9,6 +9,7 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/device.h"
+#include "model/host_batch.h"
 #include "model/precision.h"
 #include "model/vatt.h"
 
@@ -64,43 +65,14 @@ Embedder::~Embedder() = default;
 Embeddings Embedder::embed(const HostBatch& b) {
   auto& m = *impl_;
   const auto& c = m.meta.config;
-  auto check = [&](bool ok, const std::string& what) {
-    if (!ok) throw std::invalid_argument("batch does not fit the model of " + m.path + ": " + what);
-  };
-  check(b.batch >= 1, "empty batch");
-  check(b.frames == c.frames && b.height == c.crop && b.width == c.crop,
-        "video " + std::to_string(b.frames) + "x" + std::to_string(b.height) + "x" + std::to_string(b.width) +
-            ", model expects " + std::to_string(c.frames) + "x" + std::to_string(c.crop) + "x" +
-            std::to_string(c.crop) + " (frames, crop)");
-  check(b.samples == c.audio_samples,
-        "audio " + std::to_string(b.samples) + " samples, model expects " + std::to_string(c.audio_samples));
-  check(b.video.size() == static_cast<size_t>(b.batch * b.frames * b.height * b.width * 3),
-        "video buffer size");
-  check(b.audio.size() == static_cast<size_t>(b.batch * b.samples), "audio buffer size");
-  check(!b.text.empty() && b.text.size() % static_cast<size_t>(b.batch * c.text_words) == 0,
-        "text buffer: expected [B, L, " + std::to_string(c.text_words) + "] ids");
-  const int64_t l = static_cast<int64_t>(b.text.size()) / (b.batch * c.text_words);
-
+  check_host_batch(b, c, 1, 0, false, "batch does not fit the model of " + m.path);
   torch::NoGradGuard no_grad;
-  const torch::Device device(m.dev.device);
-  auto video = torch::from_blob(const_cast<uint8_t*>(b.video.data()),
-                                {b.batch, b.frames, b.height, b.width, 3}, torch::kUInt8)
-                   .to(device)
-                   .to(torch::kFloat)
-                   .div_(127.5)
-                   .sub_(1.0);
-  auto audio =
-      torch::from_blob(const_cast<float*>(b.audio.data()), {b.batch, b.samples}, torch::kFloat).to(device);
-  auto ids = torch::from_blob(const_cast<int32_t*>(b.text.data()), {b.batch, l, c.text_words}, torch::kInt32)
-                 .select(1, 0)
-                 .to(device)
-                 .to(torch::kLong)
-                 .clamp_(0, c.vocab_size - 1)
-                 .unsqueeze(1);
+  TrainBatch t = to_tensors(b, c, torch::Device(m.dev.device));
+  auto ids = t.text.select(1, 0).unsqueeze(1);  // each clip's own text
   VattOutput out;
   {
     AutocastGuard autocast(m.dev.device, m.bf16);
-    out = m.model->forward(video, audio, ids);
+    out = m.model->forward(t.video, t.audio, ids);
   }
   Embeddings e;
   e.batch = b.batch;

@@ -11,6 +11,7 @@
 #include "model/config.h"
 #include "model/device.h"
 #include "model/distributed.h"
+#include "model/host_batch.h"
 #include "model/optimiser.h"
 #include "model/precision.h"
 #include "model/train_step.h"
@@ -89,44 +90,12 @@ std::optional<std::string> Trainer::resume() {
 TrainerStep Trainer::step(const HostBatch& b) {
   auto& m = *impl_;
   const auto& c = m.config;
-  auto check = [&](bool ok, const std::string& what) {
-    if (!ok) throw std::invalid_argument("batch does not fit the model: " + what);
-  };
-  check(b.batch >= 2,
-        "batch " + std::to_string(b.batch) + " < 2 (BatchNorm and contrastive negatives need 2+)");
-  check(b.frames == c.frames && b.height == c.crop && b.width == c.crop,
-        "video " + std::to_string(b.frames) + "x" + std::to_string(b.height) + "x" + std::to_string(b.width) +
-            ", model expects " + std::to_string(c.frames) + "x" + std::to_string(c.crop) + "x" +
-            std::to_string(c.crop) + " (frames, crop)");
-  check(b.samples == c.audio_samples,
-        "audio " + std::to_string(b.samples) + " samples, model expects " + std::to_string(c.audio_samples));
-  check(b.video.size() == static_cast<size_t>(b.batch * b.frames * b.height * b.width * 3),
-        "video buffer size");
-  check(b.audio.size() == static_cast<size_t>(b.batch * b.samples), "audio buffer size");
-  check(b.text.size() == static_cast<size_t>(b.batch * c.text_candidates * c.text_words), "text buffer size");
-  check(b.text_mask.size() == static_cast<size_t>(b.batch), "text mask size");
-
-  const torch::Device device(m.dev.device);
-  TrainBatch t;
-  // from_blob views the host buffers; .to() copies, so nothing outlives this call.
-  t.video = torch::from_blob(const_cast<uint8_t*>(b.video.data()), {b.batch, b.frames, b.height, b.width, 3},
-                             torch::kUInt8)
-                .to(device)
-                .to(torch::kFloat)
-                .div_(127.5)
-                .sub_(1.0);
-  t.audio =
-      torch::from_blob(const_cast<float*>(b.audio.data()), {b.batch, b.samples}, torch::kFloat).to(device);
+  check_host_batch(b, c, 2, c.text_candidates, true, "batch does not fit the model");
+  TrainBatch t = to_tensors(b, c, torch::Device(m.dev.device));
   if (m.opts.audio_noise > 0) {
     auto peak = t.audio.abs().amax(1, /*keepdim=*/true);
     t.audio = t.audio + torch::randn_like(t.audio) * (peak * m.opts.audio_noise);
   }
-  t.text = torch::from_blob(const_cast<int32_t*>(b.text.data()), {b.batch, c.text_candidates, c.text_words},
-                            torch::kInt32)
-               .to(device)
-               .to(torch::kLong)
-               .clamp_(0, c.vocab_size - 1);
-  t.text_mask = torch::from_blob(const_cast<float*>(b.text_mask.data()), {b.batch}, torch::kFloat).to(device);
 
   auto t0 = std::chrono::steady_clock::now();
   StepResult r = train_step(*m.model, *m.adam, t, m.step, m.bf16, m.group.get());
