@@ -2,7 +2,8 @@
 # GPU check of model/: builds the model-only target against the machine's pip PyTorch, runs the model tests,
 # the CPU-vs-CUDA agreement check and the MFU benchmark of VATT-MBS. Run from the repo root on a GPU machine
 # with python3 + torch 2.11 (CUDA 13), cmake and g++ (GoogleTest optional: the tests are skipped without it).
-# Usage: tools/gpu_check.sh [build dir, default build-gpu]   Env: PYTHON (default python3), JOBS, PEAK_TFLOPS.
+# Usage: tools/gpu_check.sh [build dir, default build-gpu]   Env: PYTHON (default python3), JOBS, PEAK_TFLOPS,
+# QUICK=1 (tests and the agreement check only, no benchmarks).
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,8 +43,14 @@ else
   echo "GoogleTest not found at configure time: tests not built"
 fi
 
+step "Trainer and Embedder facades on CUDA (what train_vatt and embed run)"
+if [[ -x "$build/tests/model/test_model" ]]; then
+  VATT_TEST_DEVICE=cuda "$build/tests/model/test_model" --gtest_brief=1 --gtest_filter='Trainer*:Embedder*' || status=1
+fi
+
 step "CPU vs CUDA agreement (vatt-model-check)"
 "$build/model/vatt-model-check" --config mbs --batch 2 || status=1
+[[ "${QUICK:-0}" == 1 ]] && exit $status
 
 step "matmul rate"
 "$build/model/vatt-model-bench" --device cuda --n 8192 || status=1
