@@ -78,7 +78,8 @@ struct GraphSpec {
   int default_queue = 64;
   EdgePolicy default_policy = EdgePolicy::Block;
   /// The runtime's worker threads when the command line does not say (0 = all cores). Graphs whose nodes
-  /// compute with their own thread pools (LibTorch) run faster with fewer: spinning workers steal their cores.
+  /// compute with their own thread pools (LibTorch) run faster with fewer: spinning workers steal their
+  /// cores.
   int default_threads = 0;
   std::vector<NodeSpec> nodes;
   std::vector<EdgeSpec> edges;

@@ -39,6 +39,8 @@ void to_json(nlohmann::json& j, const RunMetrics& m) {
     o["per_s"] = n.per_s;
     o["queue"] = n.queue;
     if (n.expected_total) o["expected_total"] = *n.expected_total;
+    if (n.progress_total)
+      o["progress"] = {{"done", n.progress_done.value_or(0)}, {"total", *n.progress_total}};
     // A gauge named "group.name" appears as o["group"]["name"] (e.g. retrieval's "t2v": {"R@1": ...}).
     for (const auto& [k, v] : n.gauges) {
       const auto dot = k.find('.');
@@ -120,8 +122,18 @@ std::string progress_line(const RunMetrics& now, const RunMetrics* prev, size_t 
       if (avg > 0)
         eta = std::max(eta, (*n.expected_total - std::min<uint64_t>(count, *n.expected_total)) / avg);
     }
+    if (n.progress_total && *n.progress_total > 0 && n.progress_done) {
+      const double done = static_cast<double>(std::min(*n.progress_done, *n.progress_total));
+      const double total = static_cast<double>(*n.progress_total);
+      line += fmt::format(" {:.0f}%", 100 * done / total);
+      const double gained = done - static_cast<double>(n.progress_start.value_or(0));
+      if (gained > 0 && now.elapsed_s > 0) eta = std::max(eta, (total - done) / (gained / now.elapsed_s));
+    }
     if (!n.source) line += fmt::format(" q{}", n.queue);
-    for (const auto& [k, v] : n.gauges) line += fmt::format(" {}={:.4g}", k, v);
+    for (const auto& [k, v] : n.gauges)
+      if (n.progress_gauges.empty() ||
+          std::find(n.progress_gauges.begin(), n.progress_gauges.end(), k) != n.progress_gauges.end())
+        line += fmt::format(" {}={:.4g}", k, v);
   }
   line += fmt::format(" | errors {}", errors);
   if (eta >= 0) line += " | ETA " + duration(eta);

@@ -34,8 +34,10 @@ struct NodeMetrics {
   double busy_s = 0;  ///< summed time inside process()/produce()
   int64_t queue = 0;  ///< messages waiting on the node's input edges
   double per_s = 0;   ///< messages per second over the run (out for sources, in otherwise)
-  std::optional<uint64_t> expected_total;  ///< sources that know their length
-  std::map<std::string, double> gauges;    ///< node-specific figures
+  std::optional<uint64_t> expected_total;    ///< sources that know their length
+  std::map<std::string, double> gauges;      ///< node-specific figures
+  std::vector<std::string> progress_gauges;  ///< the gauges the progress line shows (empty: all)
+  std::optional<uint64_t> progress_start, progress_done, progress_total;  ///< nodes that know their end
 };
 
 struct RunMetrics {

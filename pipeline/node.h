@@ -91,6 +91,8 @@ struct NodeContract {
   std::vector<OptionSpec> options;
   int max_concurrency = 1;  ///< 1 = serial; 0 = any
   int max_out = 1;          ///< most messages one call emits per output port
+  /// Gauges shown on the progress line (all of them when empty); the summary and --metrics have every gauge.
+  std::vector<std::string> progress_gauges;
   std::function<std::unique_ptr<Node>(const NodeConfig&)> create;
 
   bool is_source() const { return inputs.empty(); }
@@ -135,6 +137,12 @@ class Node {
   virtual bool produce(Emitter& out) { return false; }
   /// Sources: total messages expected, when known (gives the progress line an ETA).
   virtual std::optional<uint64_t> expected_total() const { return std::nullopt; }
+  /// Progress of a node that knows where it ends (e.g. training steps): work done this run started at,
+  /// done now, and the total. The progress line shows a percentage and an ETA from it.
+  struct Progress {
+    uint64_t start = 0, done = 0, total = 0;
+  };
+  virtual std::optional<Progress> progress() const { return std::nullopt; }
   /// Sources: unblock a produce() that waits on I/O because the run is stopping. Called from another thread.
   virtual void interrupt() {}
   /// After all input: emit what is held back (a partial batch, a last checkpoint).

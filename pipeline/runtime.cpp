@@ -524,7 +524,13 @@ struct Runtime::Impl {
       if (nr->node && nr->opened) {
         if (nr->source) nm.expected_total = nr->node->expected_total();
         nm.gauges = nr->node->gauges();
+        if (auto p = nr->node->progress()) {
+          nm.progress_start = p->start;
+          nm.progress_done = p->done;
+          nm.progress_total = p->total;
+        }
       }
+      nm.progress_gauges = nr->spec->contract->progress_gauges;
       m.nodes.push_back(std::move(nm));
     }
     return m;

@@ -208,7 +208,7 @@ class VideoSource final : public pipeline::Node {
   std::map<std::string, double> gauges() const override {
     const double audio = static_cast<double>(asr_audio_us_.load()) / 1e6,
                  wall = static_cast<double>(asr_wall_us_.load()) / 1e6;
-    return {{"sources", static_cast<double>(sources_.size())},
+    return {{"sources", static_cast<double>(units())},  // stored clips when reading a clip store,
             {"sources_done", static_cast<double>(done_.load())},
             {"epoch", static_cast<double>(epoch_.load())},
             {"skipped_sources", static_cast<double>(skipped_.load())},
@@ -585,6 +585,7 @@ void register_video_source(pipeline::Registry& registry) {
       "decodes media files, folders, list files or URIs with GStreamer into synced clips with aligned text";
   c.outputs = {
       {"clips", "clip", "one Clip per window, keys (source_id, clip_index)", pipeline::KeyMode::New}};
+  c.progress_gauges = {"sources_done", "sources", "epoch", "bad_sources"};
   const std::vector<std::string> video_exts = {"mp4",  "webm", "mkv", "mov",  "avi", "ogv", "m4v", "mpg",
                                                "mpeg", "ts",   "wav", "flac", "ogg", "mp3", "m4a", "opus"};
   const std::vector<std::string> audio_exts = {"wav", "flac", "ogg", "mp3", "m4a", "opus"};

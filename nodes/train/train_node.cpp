@@ -68,8 +68,13 @@ class TrainNode final : public pipeline::Node {
   void start(int64_t vocab_size) {
     auto o = opts_;
     if (vocab_size > 0) o.overrides.push_back("vocab_size=" + std::to_string(vocab_size));
-    trainer_ = std::make_unique<model::Trainer>(o);
+    auto trainer = std::make_unique<model::Trainer>(o);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      trainer_ = std::move(trainer);
+    }
     if (auto blob = trainer_->resume()) {
+      resumed_at_ = trainer_->steps_done();
       skip_ = parse_cursor(*blob);
       spdlog::info("train: resumed at step {} of {}; skipping the {} batches already trained on",
                    trainer_->steps_done(), trainer_->total_steps(), skip_);
@@ -168,6 +173,13 @@ class TrainNode final : public pipeline::Node {
 
   void close() override {
     if (!fatal_.empty()) throw std::runtime_error(fatal_);
+  }
+
+  std::optional<Progress> progress() const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!trainer_) return std::nullopt;
+    return Progress{static_cast<uint64_t>(resumed_at_), static_cast<uint64_t>(trainer_->steps_done()),
+                    static_cast<uint64_t>(trainer_->total_steps())};
   }
 
   std::map<std::string, double> gauges() const override {
@@ -282,6 +294,7 @@ class TrainNode final : public pipeline::Node {
 
   model::TrainerOptions opts_;
   int64_t vocab_size_ = 0;
+  int64_t resumed_at_ = 0;
   nlohmann::json data_;  // input description + vocabulary, from the first batch
   int64_t log_every_ = 10;
   std::unique_ptr<model::Trainer> trainer_;
@@ -308,6 +321,7 @@ void register_train_vatt(pipeline::Registry& registry) {
   c.type = "train_vatt";
   c.doc = "VATT pretraining: one optimiser step per batch, checkpoints, resume, NaN/Inf skipping";
   c.inputs = {{"in", "batch", "batches of tokenised clips"}};
+  c.progress_gauges = {"step", "loss", "lr", "clips_per_s", "data_wait_fraction"};
   c.options = {
       string_option("config", "tiny", "model configuration: sss..lll, ma-<size>, tiny"),
       pipeline::OptionSpec{"set", pipeline::OptionType::StringList,
