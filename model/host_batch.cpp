@@ -49,6 +49,10 @@ TrainBatch to_tensors(const HostBatch& b, const ModelConfig& c, const torch::Dev
   if (b.text_mask.size() == static_cast<size_t>(b.batch))
     t.text_mask =
         torch::from_blob(const_cast<float*>(b.text_mask.data()), {b.batch}, torch::kFloat).to(device).clone();
+  if (b.sources.size() == static_cast<size_t>(b.batch)) {
+    std::vector<int64_t> ids(b.sources.begin(), b.sources.end());  // the bits as they are: ids, not numbers
+    t.sources = torch::tensor(ids, torch::kLong).to(device);
+  }
   return t;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/loss.h"
+#include "model/negatives.h"
 #include "model/optimiser.h"
 #include "model/precision.h"
 
@@ -19,7 +20,7 @@ double ms_since(std::chrono::steady_clock::time_point t0, const torch::Device& d
 }  // namespace
 
 StepResult train_step(VattImpl& model, torch::optim::Adam& adam, const TrainBatch& batch, int64_t step,
-                      bool bf16, ProcessGroup* group) {
+                      bool bf16, ProcessGroup* group, NegativeBank* bank) {
   StepResult r;
   const auto device = batch.video.device();
   model.train();
@@ -35,7 +36,15 @@ StepResult train_step(VattImpl& model, torch::optim::Adam& adam, const TrainBatc
   auto text_vt = all_gather_with_grad(out.text_vt, group);
   auto text_mask = group && group->world_size() > 1 ? group->all_gather(out.text_mask) : out.text_mask;
   const auto& c = model.config();
-  auto loss = vatt_loss(video_va, audio_va, video_vt, text_vt, text_mask, c.temperature, c.mil_nce_lambda);
+  NegativeBank::Hard hard;
+  torch::Tensor sources;
+  if (bank && batch.sources.defined()) {
+    sources = group && group->world_size() > 1 ? group->all_gather(batch.sources) : batch.sources;
+    hard = bank->hardest(video_vt, sources);
+  }
+  auto loss = vatt_loss(video_va, audio_va, video_vt, text_vt, text_mask, c.temperature, c.mil_nce_lambda,
+                        hard.negatives, hard.valid);
+
   r.forward_ms = ms_since(t0, device);
   r.loss = loss.total.item<double>();
   r.nce = loss.nce.item<double>();
@@ -45,6 +54,11 @@ StepResult train_step(VattImpl& model, torch::optim::Adam& adam, const TrainBatc
     r.skipped = true;
     adam.zero_grad(/*set_to_none=*/true);
     return r;
+  }
+  if (bank && sources.defined()) {
+    // This batch's own texts (candidate 0 of clips that have text) become negatives of the next batches.
+    auto has = text_mask.to(torch::kBool);
+    bank->add(text_vt.select(1, 0).index({has}), sources.index({has.to(sources.device())}));
   }
 
   t0 = std::chrono::steady_clock::now();

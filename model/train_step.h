@@ -14,8 +14,11 @@ namespace vatt::model {
 
 /// One batch as the model takes it (see VattImpl::forward): video [B,T,H,W,3] float in [-1,1], audio [B,S]
 /// float in [-1,1], text [B,L,W] int64 (0 = pad), text_mask [B] float (0 = no text) or undefined.
+class NegativeBank;
+
 struct TrainBatch {
   torch::Tensor video, audio, text, text_mask;
+  torch::Tensor sources;  ///< [B] int64: the video each clip comes from (hard negatives need it); optional
 };
 
 /// What a step did. Times are wall-clock milliseconds (CUDA synchronised at phase ends).
@@ -37,8 +40,11 @@ struct StepResult {
 ///    global when the model's SyncBatchNorms were given the group, and gradients are averaged (bucketed)
 ///    before the Adam step. See model/distributed.h for why that equals one process with the whole batch.
 /// Gradients are zeroed after the optimiser step (set to none).
+///  - bank (may be null; needs batch.sources): each video's MIL-NCE denominator also gets the bank's K most
+///    similar texts of other videos (model/negatives.h); the global batch's own texts then join the bank
+///    (every rank adds the same all-gathered texts, so the banks stay identical).
 StepResult train_step(VattImpl& model, torch::optim::Adam& adam, const TrainBatch& batch, int64_t step,
-                      bool bf16, ProcessGroup* group = nullptr);
+                      bool bf16, ProcessGroup* group = nullptr, NegativeBank* bank = nullptr);
 
 /// A random batch of `config`'s input shapes on `device`: `batch` clips, every `text_free_every`-th clip (if
 /// > 0) without text. Uses the global generator.

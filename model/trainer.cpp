@@ -12,6 +12,7 @@
 #include "model/device.h"
 #include "model/distributed.h"
 #include "model/host_batch.h"
+#include "model/negatives.h"
 #include "model/optimiser.h"
 #include "model/precision.h"
 #include "model/train_step.h"
@@ -30,6 +31,7 @@ struct Trainer::Impl {
   int64_t skipped = 0;
   int bad_in_a_row = 0;
   std::shared_ptr<ProcessGroup> group;
+  std::unique_ptr<NegativeBank> bank;
 };
 
 std::vector<std::pair<std::string, std::vector<float>>> read_checkpoint_parameters(const std::string& path) {
@@ -73,6 +75,9 @@ Trainer::Trainer(const TrainerOptions& o) : impl_(std::make_unique<Impl>()) {
     torch::manual_seed(o.seed + static_cast<uint64_t>(o.rank));
   }
   m.adam = make_adam(m.model->parameters(), m.config.optim);
+  if (o.hard_negatives > 0)
+    m.bank = std::make_unique<NegativeBank>(o.negatives_memory, m.config.head_vt_dim, o.hard_negatives,
+                                            torch::Device(m.dev.device));
 }
 
 Trainer::~Trainer() = default;
@@ -98,7 +103,7 @@ TrainerStep Trainer::step(const HostBatch& b) {
   }
 
   auto t0 = std::chrono::steady_clock::now();
-  StepResult r = train_step(*m.model, *m.adam, t, m.step, m.bf16, m.group.get());
+  StepResult r = train_step(*m.model, *m.adam, t, m.step, m.bf16, m.group.get(), m.bank.get());
   TrainerStep out;
   out.step = m.step;
   out.loss = r.loss;

@@ -33,15 +33,20 @@ struct TrainerOptions {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::string dist_backend = "auto";  ///< auto (NCCL on CUDA, Gloo on CPU), gloo or nccl
+  /// Beyond the paper, off by default: K hard negative texts per video from a memory bank of the last
+  /// `negatives_memory` texts of other videos (model/negatives.h). Needs HostBatch::sources.
+  int64_t hard_negatives = 0;
+  int64_t negatives_memory = 4096;
 };
 
 /// One batch in host memory, row-major. Every clip has the same shapes.
 struct HostBatch {
   int64_t batch = 0, frames = 0, height = 0, width = 0, samples = 0;
-  std::vector<uint8_t> video;    ///< [B, T, H, W, 3], 0..255 (mapped to [-1, 1] inside)
-  std::vector<float> audio;      ///< [B, S] in [-1, 1]
-  std::vector<int32_t> text;     ///< [B, 5, 16] vocabulary ids, 0 = <pad>
-  std::vector<float> text_mask;  ///< [B]: 1 = the clip has text
+  std::vector<uint8_t> video;     ///< [B, T, H, W, 3], 0..255 (mapped to [-1, 1] inside)
+  std::vector<float> audio;       ///< [B, S] in [-1, 1]
+  std::vector<int32_t> text;      ///< [B, 5, 16] vocabulary ids, 0 = <pad>
+  std::vector<float> text_mask;   ///< [B]: 1 = the clip has text
+  std::vector<uint64_t> sources;  ///< [B] the video of each clip (optional; hard negatives need it)
 };
 
 struct TrainerStep {

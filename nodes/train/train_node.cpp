@@ -50,6 +50,8 @@ class TrainNode final : public pipeline::Node {
     opts_.max_bad_steps = static_cast<int>(o.get_int("max_bad_steps"));
     opts_.seed = static_cast<uint64_t>(o.get_int("seed"));
     opts_.audio_noise = o.get_float("audio_noise");
+    opts_.hard_negatives = o.get_int("hard_negatives");
+    opts_.negatives_memory = o.get_int("negatives_memory");
     log_every_ = o.get_int("log_every");
     const auto w = pipeline::worker_info();
     opts_.rank = w.rank;
@@ -269,6 +271,7 @@ class TrainNode final : public pipeline::Node {
     b.audio.resize(static_cast<size_t>(b.samples) * items.size());
     b.text.resize(items.size() * TokenisedClip::kCandidates * TokenisedClip::kWords);
     b.text_mask.resize(items.size());
+    b.sources.resize(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       const auto& t = items[i].as<TokenisedClip>();
       const Clip& c = *t.clip;
@@ -288,6 +291,7 @@ class TrainNode final : public pipeline::Node {
       std::copy(t.text_ids.begin(), t.text_ids.end(),
                 b.text.begin() + static_cast<std::ptrdiff_t>(i * t.text_ids.size()));
       b.text_mask[i] = t.has_text ? 1.0f : 0.0f;
+      b.sources[i] = c.source_id;
     }
     return b;
   }
@@ -346,6 +350,12 @@ void register_train_vatt(pipeline::Registry& registry) {
       int_option("checkpoint_every", 0, "steps between checkpoints (0: only at the end)", 0),
       int_option("max_bad_steps", 5, "NaN/Inf losses in a row that abort the run", 1),
       int_option("seed", 0, "initialisation and noise seed", 0),
+      int_option(
+          "hard_negatives", 0,
+          "beyond the paper: K hard negative texts per video from a memory bank of other videos' texts "
+          "(0 = off)",
+          0, 1024),
+      int_option("negatives_memory", 4096, "hard negatives: texts kept in the memory bank", 1),
       float_option("audio_noise", 0.01,
                    "Gaussian noise added to audio, std = this x max|x| per clip (SPEC §1)", 0),
       int_option("log_every", 10, "steps between log lines (0: none)", 0),

@@ -153,7 +153,7 @@ TEST(Distributed, DISABLED_Worker) {
   auto adam = make_adam(model->parameters(), c.optim);
   auto adam_single = make_adam(single->parameters(), c.optim);
   auto half = [&](const torch::Tensor& v) { return v.index({torch::indexing::Slice(3 * r, 3 * r + 3)}); };
-  TrainBatch local{half(batch.video), half(batch.audio), half(batch.text), half(batch.text_mask)};
+  TrainBatch local{half(batch.video), half(batch.audio), half(batch.text), half(batch.text_mask), {}};
   auto s = train_step(*model, *adam, local, 20, false, group.get());
   auto ref_step = train_step(*single, *adam_single, batch, 20, false);
   EXPECT_NEAR(s.loss, ref_step.loss, 1e-5 * std::abs(ref_step.loss));
