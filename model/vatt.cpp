@@ -33,69 +33,68 @@ SyncBatchNorm batch_norm(const ModelConfig& c, int64_t dim) {
 }  // namespace
 
 // ----------------------------------------------------------------------------------------------------------
-VideoBackboneImpl::VideoBackboneImpl(const ModelConfig& config, TransformerEncoder shared) : config_(config) {
-  const bool ma = static_cast<bool>(shared);
-  const auto& size = ma ? config.shared : config.video;
-  patch = register_module("patch", VideoPatchEmbed(config, size.hidden));
-  if (ma) pre_proj_ = register_module("pre_proj", linear(size.hidden, size.hidden, true));
-  positions =
-      register_module("positions", SpatioTemporalPositions(config.grid_t(), config.grid_h(), config.grid_w(),
-                                                           size.hidden, config.dropout, config.ln_eps));
+void PatchBackboneImpl::add_pre_projection(bool ma, int64_t hidden) {
+  if (ma) pre_proj_ = register_module("pre_proj", linear(hidden, hidden, true));
+}
+
+void PatchBackboneImpl::add_stack(const BackboneConfig& size, TransformerEncoder shared) {
   agg = register_parameter("agg", agg_token(size.hidden));
-  if (ma) {
+  if (shared) {
     encoder_ = shared;
-    post_proj_ = register_module("post_proj", linear(size.hidden, config.post_proj_dim, true));
-    out_dim_ = config.post_proj_dim;
+    post_proj_ = register_module("post_proj", linear(size.hidden, config_.post_proj_dim, true));
+    out_dim_ = config_.post_proj_dim;
   } else {
-    encoder_ = register_module("encoder", TransformerEncoder(size, config.dropout, config.ln_eps));
+    encoder_ = register_module("encoder", TransformerEncoder(size, config_.dropout, config_.ln_eps));
     out_dim_ = size.hidden;
   }
 }
 
-torch::Tensor VideoBackboneImpl::tokens(const torch::Tensor& video) {
-  std::array<int64_t, 3> grid{};
-  auto x = patch->forward(video, &grid);
-  if (pre_proj_) x = torch::gelu(pre_proj_->forward(x));
-  x = positions->forward(x, grid[0], grid[1], grid[2]);
-  if (is_training()) x = drop_tokens(x, config_.droptoken_video, config_.droptoken_mode);
+torch::Tensor PatchBackboneImpl::project_in(torch::Tensor x) {
+  return pre_proj_ ? torch::gelu(pre_proj_->forward(x)) : x;
+}
+
+torch::Tensor PatchBackboneImpl::drop_and_prepend(torch::Tensor x, double rate) {
+  if (is_training()) x = drop_tokens(x, rate, config_.droptoken_mode);
   return prepend(agg, x);
 }
 
-torch::Tensor VideoBackboneImpl::forward(const torch::Tensor& video) {
-  auto y = encoder_->forward(tokens(video));
+torch::Tensor PatchBackboneImpl::encode(const torch::Tensor& tokens) {
+  auto y = encoder_->forward(tokens);
   return post_proj_ ? torch::gelu(post_proj_->forward(y)) : y;
 }
 
 // ----------------------------------------------------------------------------------------------------------
-AudioBackboneImpl::AudioBackboneImpl(const ModelConfig& config, TransformerEncoder shared) : config_(config) {
-  const bool ma = static_cast<bool>(shared);
-  const auto& size = ma ? config.shared : config.audio;
+VideoBackboneImpl::VideoBackboneImpl(const ModelConfig& config, TransformerEncoder shared)
+    : PatchBackboneImpl(config) {
+  const auto& size = shared ? config.shared : config.video;
+  patch = register_module("patch", VideoPatchEmbed(config, size.hidden));
+  add_pre_projection(static_cast<bool>(shared), size.hidden);
+  positions =
+      register_module("positions", SpatioTemporalPositions(config.grid_t(), config.grid_h(), config.grid_w(),
+                                                           size.hidden, config.dropout, config.ln_eps));
+  add_stack(size, shared);
+}
+
+torch::Tensor VideoBackboneImpl::tokens(const torch::Tensor& video) {
+  std::array<int64_t, 3> grid{};
+  auto x = project_in(patch->forward(video, &grid));
+  return drop_and_prepend(positions->forward(x, grid[0], grid[1], grid[2]), config_.droptoken_video);
+}
+
+// ----------------------------------------------------------------------------------------------------------
+AudioBackboneImpl::AudioBackboneImpl(const ModelConfig& config, TransformerEncoder shared)
+    : PatchBackboneImpl(config) {
+  const auto& size = shared ? config.shared : config.audio;
   patch = register_module("patch", AudioPatchEmbed(config, size.hidden));
-  if (ma) pre_proj_ = register_module("pre_proj", linear(size.hidden, size.hidden, true));
+  add_pre_projection(static_cast<bool>(shared), size.hidden);
   positions = register_module(
       "positions", TemporalPositions(config.audio_tokens(), size.hidden, config.dropout, config.ln_eps));
-  agg = register_parameter("agg", agg_token(size.hidden));
-  if (ma) {
-    encoder_ = shared;
-    post_proj_ = register_module("post_proj", linear(size.hidden, config.post_proj_dim, true));
-    out_dim_ = config.post_proj_dim;
-  } else {
-    encoder_ = register_module("encoder", TransformerEncoder(size, config.dropout, config.ln_eps));
-    out_dim_ = size.hidden;
-  }
+  add_stack(size, shared);
 }
 
 torch::Tensor AudioBackboneImpl::tokens(const torch::Tensor& audio) {
-  auto x = patch->forward(audio);
-  if (pre_proj_) x = torch::gelu(pre_proj_->forward(x));
-  x = positions->forward(x);
-  if (is_training()) x = drop_tokens(x, config_.droptoken_audio, config_.droptoken_mode);
-  return prepend(agg, x);
-}
-
-torch::Tensor AudioBackboneImpl::forward(const torch::Tensor& audio) {
-  auto y = encoder_->forward(tokens(audio));
-  return post_proj_ ? torch::gelu(post_proj_->forward(y)) : y;
+  auto x = project_in(patch->forward(audio));
+  return drop_and_prepend(positions->forward(x), config_.droptoken_audio);
 }
 
 // ----------------------------------------------------------------------------------------------------------

@@ -20,51 +20,61 @@
 
 namespace vatt::model {
 
-/// Video backbone: patches -> [pre-projection] -> positions -> DropToken (training) -> AGG -> stack ->
-/// [post-projection]. The bracketed steps exist in VATT-MA only, where `shared` is the common stack (held,
-/// not registered: the Vatt module owns it, so its parameters are counted and optimised once).
-class VideoBackboneImpl : public torch::nn::Module {
+/// What the video and audio backbones share: patches -> [pre-projection] -> positions -> DropToken
+/// (training) -> AGG -> stack -> [post-projection]. The bracketed steps exist in VATT-MA only, where `shared`
+/// is the common stack (held, not registered: the Vatt module owns it, so its parameters are counted and
+/// optimised once). A modality registers its patch embedding and positions between `add_pre_projection` and
+/// `add_stack`, so parameter names and order stay patch, pre_proj, positions, agg, encoder/post_proj.
+class PatchBackboneImpl : public torch::nn::Module {
  public:
-  explicit VideoBackboneImpl(const ModelConfig& config, TransformerEncoder shared = nullptr);
-  /// The encoder input: video [B, T, H, W, 3] float in [-1, 1] -> [B, 1 + K, hidden], row 0 the AGG token,
-  /// K = kept_token_count(t*h*w, droptoken.video) in training, t*h*w otherwise.
-  torch::Tensor tokens(const torch::Tensor& video);
-  /// All outputs after the final norm (VATT-MA: after the post-projection): [B, 1 + K, out_dim]; row 0 is the
-  /// clip representation.
-  torch::Tensor forward(const torch::Tensor& video);
   int64_t out_dim() const { return out_dim_; }
-
-  VideoPatchEmbed patch{nullptr};
-  SpatioTemporalPositions positions{nullptr};
   torch::Tensor agg;  ///< [hidden]
 
- private:
+ protected:
+  explicit PatchBackboneImpl(const ModelConfig& config) : config_(config) {}
+  void add_pre_projection(bool ma, int64_t hidden);
+  void add_stack(const BackboneConfig& size, TransformerEncoder shared);
+  /// Patch tokens [B, N, hidden] -> after the pre-projection (VATT-MA).
+  torch::Tensor project_in(torch::Tensor x);
+  /// Positioned tokens -> DropToken at `rate` in training -> AGG prepended: [B, 1 + K, hidden].
+  torch::Tensor drop_and_prepend(torch::Tensor x, double rate);
+  /// Encoder input -> all outputs after the final norm (VATT-MA: after the post-projection).
+  torch::Tensor encode(const torch::Tensor& tokens);
+
   ModelConfig config_;
-  int64_t out_dim_;
+  int64_t out_dim_ = 0;
+
+ private:
   torch::nn::Linear pre_proj_{nullptr}, post_proj_{nullptr};
   TransformerEncoder encoder_{nullptr};
 };
+
+/// Video backbone: video [B, T, H, W, 3] float in [-1, 1].
+class VideoBackboneImpl : public PatchBackboneImpl {
+ public:
+  explicit VideoBackboneImpl(const ModelConfig& config, TransformerEncoder shared = nullptr);
+  /// The encoder input: [B, 1 + K, hidden], row 0 the AGG token, K = kept_token_count(t*h*w,
+  /// droptoken.video) in training, t*h*w otherwise.
+  torch::Tensor tokens(const torch::Tensor& video);
+  /// [B, 1 + K, out_dim]; row 0 is the clip representation.
+  torch::Tensor forward(const torch::Tensor& video) { return encode(tokens(video)); }
+
+  VideoPatchEmbed patch{nullptr};
+  SpatioTemporalPositions positions{nullptr};
+};
 TORCH_MODULE(VideoBackbone);
 
-/// Audio backbone, same steps as video: audio [B, S] float in [-1, 1].
-class AudioBackboneImpl : public torch::nn::Module {
+/// Audio backbone: audio [B, S] float in [-1, 1].
+class AudioBackboneImpl : public PatchBackboneImpl {
  public:
   explicit AudioBackboneImpl(const ModelConfig& config, TransformerEncoder shared = nullptr);
   /// [B, S] -> [B, 1 + K, hidden], K = kept_token_count(S / audio_patch, droptoken.audio) in training.
   torch::Tensor tokens(const torch::Tensor& audio);
   /// [B, 1 + K, out_dim], row 0 the clip representation.
-  torch::Tensor forward(const torch::Tensor& audio);
-  int64_t out_dim() const { return out_dim_; }
+  torch::Tensor forward(const torch::Tensor& audio) { return encode(tokens(audio)); }
 
   AudioPatchEmbed patch{nullptr};
   TemporalPositions positions{nullptr};
-  torch::Tensor agg;  ///< [hidden]
-
- private:
-  ModelConfig config_;
-  int64_t out_dim_;
-  torch::nn::Linear pre_proj_{nullptr}, post_proj_{nullptr};
-  TransformerEncoder encoder_{nullptr};
 };
 TORCH_MODULE(AudioBackbone);
 
