@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds vatt into build/ (Release, ccache, -j2). Runs the set-up first unless VATT_SKIP_SETUP=1.
-# Usage: tools/build.sh [extra cmake -D options]
+# Usage: tools/build.sh [extra cmake -D options]   Env: VATT_TARGETS="vatt ..." builds only those targets.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,5 +17,7 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
 elif (($#)); then
   cmake "$build" "$@" >/dev/null
 fi
-cmake --build "$build" -j "$jobs"
+targets=()
+for t in ${VATT_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$jobs" "${targets[@]}"
 echo "build: done in $(($(date +%s) - start)) s"

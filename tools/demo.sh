@@ -10,7 +10,7 @@
 # arguments go to the pretraining run (e.g. --set train.steps=3000).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$repo/tools/build.sh"
+VATT_TARGETS="${VATT_TARGETS:-vatt vatt-gen-media}" "$repo/tools/build.sh"  # tests are tools/test.sh's
 vatt="$repo/build/tools/vatt"
 out="${VATT_DEMO_DIR:-$repo/runs/demo}"
 mkdir -p "$out"
