@@ -155,6 +155,12 @@ class VideoSource final : public pipeline::Node {
       list_sources();
       shard(sources_);
     }
+    if (world_ > 1 && units() == 0)
+      throw std::runtime_error("data-parallel worker " + std::to_string(rank_) + " of " +
+                               std::to_string(world_) + " has no data: " + uri_ + " holds fewer " +
+                               (reader_ ? "stored clips" : "sources") +
+                               " than workers (use fewer workers, or ingest into a clip store: its clips are "
+                               "sharded one by one)");
     for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(units())); ++i) {
       ++running_;
       workers_.emplace_back([this] { work(); });
