@@ -96,6 +96,9 @@ class ClipStore {
   void scan(std::optional<uint64_t> source_id, const std::function<bool(const ClipRecord&)>& fn) const;
   std::optional<ClipRecord> get(uint64_t source_id, uint64_t clip_index) const;
   std::optional<ClipMedia> media(uint64_t source_id, uint64_t clip_index) const;
+  /// (source_id, clip_index) of every clip stored with its media, in key order, from one pass over the keys
+  /// (media records are not decoded).
+  std::vector<std::pair<uint64_t, uint64_t>> clips_with_media() const;
   Db& db() { return db_; }
 
  private:

@@ -374,18 +374,16 @@ class VideoSource final : public pipeline::Node {
   /// The clips of the clip store at `uri_` that kept their media (only those can be trained on).
   void list_stored_clips() {
     reader_ = storage::ClipStore::open_shared(uri_);
-    size_t without_media = 0;
-    reader_->scan(std::nullopt, [&](const storage::ClipRecord& r) {
-      if (reader_->media(r.source_id, r.clip_index))
-        stored_.emplace_back(r.source_id, r.clip_index);
-      else
-        ++without_media;
+    stored_ = reader_->clips_with_media();
+    size_t all = 0;
+    reader_->scan(std::nullopt, [&](const storage::ClipRecord&) {
+      ++all;
       return true;
     });
-    if (without_media)
+    if (all > stored_.size())
       spdlog::warn(
           "{}: {} clip(s) of {} were stored without media (clip_store store_media off) and are left out", id_,
-          without_media, uri_);
+          all - stored_.size(), uri_);
     if (stored_.empty())
       throw std::runtime_error("clip store " + uri_ +
                                " holds no clip with media; ingest with clip_store store_media: true");
