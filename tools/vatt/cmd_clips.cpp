@@ -17,7 +17,7 @@ int cmd_clips(const Args& args) {
       "only clips of sources whose URI contains this (or whose id is this, hex)")(
       "json",
       "one JSON object per clip: source, source_id, clip, start, end (seconds), has_video, has_audio, "
-      "has_text, text, candidates, labels, split");
+      "has_text, text, candidates, labels, split, captions");
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = parse_args(args,
@@ -50,7 +50,8 @@ int cmd_clips(const Args& args) {
               {"source", c.uri},           {"source_id", idbuf},       {"clip", c.clip_index},
               {"start", c.start_us / 1e6}, {"end", c.end_us / 1e6},    {"has_video", c.has_video},
               {"has_audio", c.has_audio},  {"has_text", c.has_text()}, {"text", own},
-              {"candidates", cands},       {"labels", c.labels},       {"split", c.split}};
+              {"candidates", cands},       {"labels", c.labels},       {"split", c.split},
+              {"captions", c.captions}};
           std::printf("%s\n", j.dump().c_str());
         } else {
           std::string labels;
