@@ -9,17 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "tests/graphs/json_file.h"
 #include "tests/graphs/run_vatt.h"
 
 namespace vatt::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 int run_tool(const std::string& cmd) {
   return std::system(cmd.c_str());

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/graphs/json_file.h"
 #include "tests/graphs/run_vatt.h"
 #include "tests/nodes/media_fixture.h"
 
@@ -48,11 +49,6 @@ std::map<std::string, json> clips(const std::string& db) {
     out[src.substr(src.rfind('/') + 1) + "#" + std::to_string(j["clip"].get<int>())] = j;
   }
   return out;
-}
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in);
 }
 
 TEST(IngestGraph, StoresGoodClipsReportsBadFilesAndShowsAlignedText) {

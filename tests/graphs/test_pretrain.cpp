@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "model/trainer.h"
+#include "tests/graphs/json_file.h"
 #include "tests/graphs/run_vatt.h"
 #include "tests/nodes/media_fixture.h"
 
@@ -18,11 +19,6 @@ namespace vatt::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 TEST(PretrainGraph, TrainsCheckpointsAndResumesWithoutRepeatingASteps) {
   const std::string dir = temp_path("pretrain");
