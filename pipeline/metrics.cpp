@@ -104,7 +104,7 @@ std::string summary_table(const RunMetrics& m) {
 
 std::string progress_line(const RunMetrics& now, const RunMetrics* prev, size_t width) {
   const double dt = prev ? now.elapsed_s - prev->elapsed_s : now.elapsed_s;
-  std::string line = fmt::format("[{}] {}", now.graph, duration(now.elapsed_s));
+  std::string line;  // the node parts; the head (elapsed, ETA, errors) goes first so a narrow terminal keeps it
   uint64_t errors = 0;
   double eta = -1;
   for (size_t i = 0; i < now.nodes.size(); ++i) {
@@ -135,8 +135,10 @@ std::string progress_line(const RunMetrics& now, const RunMetrics* prev, size_t 
           std::find(n.progress_gauges.begin(), n.progress_gauges.end(), k) != n.progress_gauges.end())
         line += fmt::format(" {}={:.4g}", k, v);
   }
-  line += fmt::format(" | errors {}", errors);
-  if (eta >= 0) line += " | ETA " + duration(eta);
+  std::string head = fmt::format("[{}] {}", now.graph, duration(now.elapsed_s));
+  if (eta >= 0) head += " ETA " + duration(eta);
+  head += fmt::format(" | errors {}", errors);
+  line = head + line;
   if (width && line.size() > width) line = line.substr(0, width - 3) + "...";
   return line;
 }
