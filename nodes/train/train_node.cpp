@@ -106,6 +106,15 @@ class TrainNode final : public pipeline::Node {
         return finish_call();
       }
     }
+    if (!done_ && trainer_ && trainer_->steps_done() >= trainer_->total_steps()) {
+      // Resumed from a checkpoint of a finished run: nothing to train (and no extra step).
+      done_ = true;
+      saved_at_ = trainer_->steps_done();
+      spdlog::info("train: the checkpoint in {} already has all {} steps; nothing to do",
+                   opts_.checkpoint_dir, trainer_->total_steps());
+      out.stop_run("already trained: " + std::to_string(trainer_->steps_done()) + " steps");
+      return finish_call();
+    }
     ++batches_seen_;
     if (skip_ > 0) {
       --skip_;

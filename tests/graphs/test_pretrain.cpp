@@ -61,6 +61,12 @@ TEST(PretrainGraph, TrainsCheckpointsAndResumesWithoutRepeatingASteps) {
     EXPECT_EQ(second.output.find("step " + std::to_string(s) + "/5 "), std::string::npos) << second.output;
   EXPECT_NE(second.output.find("step 4/5 "), std::string::npos) << second.output;
   EXPECT_GE(read_json(metrics)["nodes"]["train"]["step"].get<int>(), 4);
+
+  // The same command once more: the run is complete, so nothing is trained (no step 6 of 5).
+  auto third = run(5);
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_NE(third.output.find("already has all 5 steps; nothing to do"), std::string::npos) << third.output;
+  EXPECT_FALSE(fs::exists(ckpt + "/ckpt-000000000006.pt"));
   fs::remove_all(dir);
 }
 
