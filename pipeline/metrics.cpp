@@ -104,20 +104,23 @@ std::string summary_table(const RunMetrics& m) {
 
 std::string progress_line(const RunMetrics& now, const RunMetrics* prev, size_t width) {
   const double dt = prev ? now.elapsed_s - prev->elapsed_s : now.elapsed_s;
-  std::string line;  // the node parts; the head (elapsed, ETA, errors) goes first so a narrow terminal keeps it
+  // The head (elapsed, ETA, errors) and then nodes that know their end (e.g. training) go first, so a narrow
+  // terminal keeps what matters most.
+  std::string first, line;
   uint64_t errors = 0;
   double eta = -1;
   for (size_t i = 0; i < now.nodes.size(); ++i) {
     const auto& n = now.nodes[i];
+    std::string& out = n.progress_total ? first : line;
     errors += n.errors;
     const uint64_t count = n.source ? n.out : n.in;
     const uint64_t before =
         prev && i < prev->nodes.size() ? (n.source ? prev->nodes[i].out : prev->nodes[i].in) : 0;
     const double rate = dt > 0 ? (count - before) / dt : 0;
-    line += fmt::format(" | {} {}/s", n.id, si(rate));
+    out += fmt::format(" | {} {}/s", n.id, si(rate));
     if (n.source && n.expected_total && *n.expected_total > 0) {
       const double frac = std::min(1.0, static_cast<double>(count) / *n.expected_total);
-      line += fmt::format(" {:.0f}%", 100 * frac);
+      out += fmt::format(" {:.0f}%", 100 * frac);
       const double avg = now.elapsed_s > 0 ? count / now.elapsed_s : 0;
       if (avg > 0)
         eta = std::max(eta, (*n.expected_total - std::min<uint64_t>(count, *n.expected_total)) / avg);
@@ -125,20 +128,20 @@ std::string progress_line(const RunMetrics& now, const RunMetrics* prev, size_t 
     if (n.progress_total && *n.progress_total > 0 && n.progress_done) {
       const double done = static_cast<double>(std::min(*n.progress_done, *n.progress_total));
       const double total = static_cast<double>(*n.progress_total);
-      line += fmt::format(" {:.0f}%", 100 * done / total);
+      out += fmt::format(" {:.0f}%", 100 * done / total);
       const double gained = done - static_cast<double>(n.progress_start.value_or(0));
       if (gained > 0 && now.elapsed_s > 0) eta = std::max(eta, (total - done) / (gained / now.elapsed_s));
     }
-    if (!n.source) line += fmt::format(" q{}", n.queue);
+    if (!n.source) out += fmt::format(" q{}", n.queue);
     for (const auto& [k, v] : n.gauges)
       if (n.progress_gauges.empty() ||
           std::find(n.progress_gauges.begin(), n.progress_gauges.end(), k) != n.progress_gauges.end())
-        line += fmt::format(" {}={:.4g}", k, v);
+        out += fmt::format(" {}={:.4g}", k, v);
   }
   std::string head = fmt::format("[{}] {}", now.graph, duration(now.elapsed_s));
   if (eta >= 0) head += " ETA " + duration(eta);
   head += fmt::format(" | errors {}", errors);
-  line = head + line;
+  line = head + first + line;
   if (width && line.size() > width) line = line.substr(0, width - 3) + "...";
   return line;
 }
