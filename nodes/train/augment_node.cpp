@@ -1,6 +1,6 @@
 // `augment`: SPEC §8 on each clip's frames (random crop, flip, colour; the same draw on every frame), seeded
-// by (seed, source, clip index, epoch) so a run is reproducible whatever the thread timing. Evaluation mode takes a
-// centre crop. Audio and text pass through untouched (shared, not copied).
+// by (seed, source, clip index, epoch) so a run is reproducible whatever the thread timing. Evaluation mode
+// takes a centre crop. Audio and text pass through untouched (shared, not copied).
 //
 //   --in(clip)--> augment --out(clip: frames [T, crop, crop, 3])-->
 //                         --errors-->  (audio-only clips when video is required, bad frame buffers)

@@ -23,7 +23,8 @@ struct InputSpec {
 };
 
 /// Reads train_vatt's checkpoint blob (rates, clip length, vocabulary); `frames`, `crop` and `audio_samples`
-/// are the model's (its config is the authority on its input shapes). Throws std::runtime_error naming `origin` for a malformed blob or vocabulary.
+/// are the model's (its config is the authority on its input shapes). Throws std::runtime_error naming
+/// `origin` for a malformed blob or vocabulary.
 InputSpec parse_input_spec(const std::string& blob, const std::string& origin, int frames, int crop,
                            int audio_samples);
 

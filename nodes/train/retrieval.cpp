@@ -6,7 +6,7 @@
 namespace vatt::nodes {
 
 RetrievalScores rank_all(const std::vector<const std::vector<float>*>& queries,
-                const std::vector<const std::vector<float>*>& gallery) {
+                         const std::vector<const std::vector<float>*>& gallery) {
   RetrievalScores s;
   s.queries = queries.size();
   s.gallery = gallery.size();
@@ -48,6 +48,5 @@ RetrievalScores rank_all(const std::vector<const std::vector<float>*>& queries,
   s.chance5 = 100.0 * std::min(1.0, 5.0 / static_cast<double>(gallery.size()));
   return s;
 }
-
 
 }  // namespace vatt::nodes

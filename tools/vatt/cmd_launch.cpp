@@ -97,7 +97,8 @@ int cmd_launch(const Args& args) {
     argv.insert(argv.end(), {"--world-size", std::to_string(nproc), "--rank", std::to_string(r),
                              "--master-addr", "127.0.0.1", "--master-port", std::to_string(port)});
     const bool progress_given = std::find(rest.begin(), rest.end(), "--progress") != rest.end();
-    if (r > 0 && !progress_given) argv.insert(argv.end(), {"--progress", "0"});  // one progress line: rank 0's
+    if (r > 0 && !progress_given)
+      argv.insert(argv.end(), {"--progress", "0"});  // one progress line: rank 0's
     const pid_t pid = fork();
     if (pid < 0) {
       std::perror("vatt launch: fork");
