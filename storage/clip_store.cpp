@@ -206,12 +206,15 @@ std::optional<ClipRecord> ClipStore::get(uint64_t source_id, uint64_t clip_index
   return clip_from(key, *v, db_);
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> ClipStore::clips_with_media() const {
+std::vector<std::pair<uint64_t, uint64_t>> ClipStore::clips_with_media(size_t* clips) const {
   std::vector<std::pair<uint64_t, uint64_t>> out;
+  size_t records = 0;
   db_.scan(Family::Clips, std::string(), [&](std::string_view k, std::string_view) {
+    if (k.size() == 16) ++records;
     if (k.size() == 17 && k[16] == 'm') out.emplace_back(get_u64(k, 0), get_u64(k, 8));
     return true;
   });
+  if (clips) *clips = records;
   return out;
 }
 

@@ -97,8 +97,8 @@ class ClipStore {
   std::optional<ClipRecord> get(uint64_t source_id, uint64_t clip_index) const;
   std::optional<ClipMedia> media(uint64_t source_id, uint64_t clip_index) const;
   /// (source_id, clip_index) of every clip stored with its media, in key order, from one pass over the keys
-  /// (media records are not decoded).
-  std::vector<std::pair<uint64_t, uint64_t>> clips_with_media() const;
+  /// (no record is decoded); `clips`, when given, receives the number of clips stored with or without media.
+  std::vector<std::pair<uint64_t, uint64_t>> clips_with_media(size_t* clips = nullptr) const;
   Db& db() { return db_; }
 
  private:

@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "nodes/media/clip.h"
+#include "nodes/media/clip_record.h"
 #include "nodes/register_all.h"
 #include "storage/clip_store.h"
 
@@ -29,31 +30,9 @@ class ClipStoreNode final : public pipeline::Node {
 
   void process(int, const pipeline::Message& in, pipeline::Emitter&) override {
     const Clip& c = in.as<Clip>();
-    storage::ClipRecord r;
-    r.source_id = c.source_id;
-    r.clip_index = c.clip_index;
-    r.uri = c.uri;
-    r.fingerprint = c.fingerprint;
-    r.options_digest = c.options_digest;
-    r.start_us = c.start_us;
-    r.end_us = c.end_us;
-    r.has_video = c.has_video;
-    r.has_audio = c.has_audio;
-    r.labels = c.labels;
-    r.split = c.split;
-    r.captions = c.captions;
-    r.last = c.last;
-    for (const auto& t : c.text) r.text.push_back({t.start_us, t.end_us, t.text});
+    const storage::ClipRecord r = to_record(c);
     storage::ClipMedia m;
-    if (media_) {
-      m.frames_t = c.frames_t;
-      m.height = c.height;
-      m.width = c.width;
-      m.fps = c.fps;
-      m.sample_rate = c.sample_rate;
-      if (c.frames) m.frames = *c.frames;
-      if (c.audio) m.audio = *c.audio;
-    }
+    if (media_) m = to_media(c);
     switch (store_->put(r, media_ ? &m : nullptr, sync_)) {
       case storage::ClipStore::PutResult::Skipped:
         skipped_.fetch_add(1);

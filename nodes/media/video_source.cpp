@@ -36,6 +36,7 @@
 
 #include "nodes/media/asr.h"
 #include "nodes/media/clip.h"
+#include "nodes/media/clip_record.h"
 #include "nodes/media/datasets.h"
 #include "nodes/media/decoder.h"
 #include "nodes/media/subtitles.h"
@@ -374,12 +375,8 @@ class VideoSource final : public pipeline::Node {
   /// The clips of the clip store at `uri_` that kept their media (only those can be trained on).
   void list_stored_clips() {
     reader_ = storage::ClipStore::open_shared(uri_);
-    stored_ = reader_->clips_with_media();
     size_t all = 0;
-    reader_->scan(std::nullopt, [&](const storage::ClipRecord&) {
-      ++all;
-      return true;
-    });
+    stored_ = reader_->clips_with_media(&all);
     if (all > stored_.size())
       spdlog::warn(
           "{}: {} clip(s) of {} were stored without media (clip_store store_media off) and are left out", id_,
@@ -400,27 +397,7 @@ class VideoSource final : public pipeline::Node {
                                           hex64(id.first) + " vanished from the store"});
       return;
     }
-    Clip c;
-    c.source_id = rec->source_id;
-    c.clip_index = rec->clip_index;
-    c.start_us = rec->start_us;
-    c.end_us = rec->end_us;
-    c.uri = rec->uri;
-    c.fingerprint = rec->fingerprint;
-    c.options_digest = rec->options_digest;
-    c.fps = media->fps;
-    c.frames_t = media->frames_t;
-    c.height = media->height;
-    c.width = media->width;
-    c.frames = std::make_shared<const std::vector<uint8_t>>(std::move(media->frames));
-    c.sample_rate = media->sample_rate;
-    c.audio = std::make_shared<const std::vector<float>>(std::move(media->audio));
-    c.has_video = rec->has_video;
-    c.has_audio = rec->has_audio;
-    for (const auto& t : rec->text) c.text.push_back({t.start_us, t.end_us, t.text});
-    c.labels = rec->labels;
-    c.split = rec->split;
-    c.captions = rec->captions;
+    Clip c = from_stored(*rec, std::move(*media));
     c.epoch = epoch;
     frames_.fetch_add(static_cast<uint64_t>(c.frames_t));
     push(std::move(c));
