@@ -38,17 +38,17 @@ TrainBatch to_tensors(const HostBatch& b, const ModelConfig& c, const torch::Dev
                 .to(torch::kFloat)
                 .div_(127.5)
                 .sub_(1.0);
+  // copy = true: one copy on every device (a CPU .to() would otherwise return a view of the host buffer).
   t.audio = torch::from_blob(const_cast<float*>(b.audio.data()), {b.batch, b.samples}, torch::kFloat)
-                .to(device)
-                .clone();
+                .to(device, torch::kFloat, /*non_blocking=*/false, /*copy=*/true);
   const int64_t l = static_cast<int64_t>(b.text.size()) / (b.batch * c.text_words);
   t.text = torch::from_blob(const_cast<int32_t*>(b.text.data()), {b.batch, l, c.text_words}, torch::kInt32)
                .to(device)
                .to(torch::kLong)
                .clamp_(0, c.vocab_size - 1);
   if (b.text_mask.size() == static_cast<size_t>(b.batch))
-    t.text_mask =
-        torch::from_blob(const_cast<float*>(b.text_mask.data()), {b.batch}, torch::kFloat).to(device).clone();
+    t.text_mask = torch::from_blob(const_cast<float*>(b.text_mask.data()), {b.batch}, torch::kFloat)
+                      .to(device, torch::kFloat, /*non_blocking=*/false, /*copy=*/true);
   if (b.sources.size() == static_cast<size_t>(b.batch)) {
     std::vector<int64_t> ids(b.sources.begin(), b.sources.end());  // the bits as they are: ids, not numbers
     t.sources = torch::tensor(ids, torch::kLong).to(device);
