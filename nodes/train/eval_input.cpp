@@ -11,14 +11,29 @@
 
 namespace vatt::nodes {
 
+std::string describe_input(const Clip& c, const Vocabulary* vocab) {
+  nlohmann::json j;
+  j["input"] = {{"fps", c.fps},
+                {"sample_rate", c.sample_rate},
+                {"clip_seconds", static_cast<double>(c.end_us - c.start_us) / 1e6},
+                {"frames", c.frames_t},
+                {"crop", c.height},
+                {"audio_samples", c.audio ? c.audio->size() : 0},
+                {"video", "uint8 RGB, x / 127.5 - 1"},
+                {"audio", "mono float in [-1, 1]"},
+                {"eval_crop", "centre square of the short side, resized to crop"}};
+  if (vocab) j["vocab"] = vocab->to_text();
+  return j.dump();
+}
+
 InputSpec parse_input_spec(const std::string& blob, const std::string& origin, int frames, int crop,
                            int audio_samples) {
   InputSpec s;
   s.frames = frames;
   s.crop = crop;
   s.audio_samples = audio_samples;
-  auto j = nlohmann::json::parse(blob, nullptr, /*allow_exceptions=*/false);
   if (blob.empty()) return s;
+  auto j = nlohmann::json::parse(blob, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
     throw std::runtime_error(origin + ": the training blob is not JSON (a checkpoint of an older vatt?)");
   try {

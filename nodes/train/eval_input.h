@@ -22,6 +22,11 @@ struct InputSpec {
   std::shared_ptr<const Vocabulary> vocab;  ///< null when the checkpoint has none
 };
 
+/// What train_vatt stores with every checkpoint to describe its input (JSON: "input" {fps, sample_rate,
+/// clip_seconds, frames, crop, audio_samples, normalisation} and "vocab", the vocabulary file's text), from a
+/// clip as the trainer receives it (augmented) and its vocabulary (may be null).
+std::string describe_input(const Clip& trained_clip, const Vocabulary* vocab);
+
 /// Reads train_vatt's checkpoint blob (rates, clip length, vocabulary); `frames`, `crop` and `audio_samples`
 /// are the model's (its config is the authority on its input shapes). Throws std::runtime_error naming
 /// `origin` for a malformed blob or vocabulary.

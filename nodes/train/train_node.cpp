@@ -15,6 +15,7 @@
 
 #include "model/trainer.h"
 #include "nodes/register_all.h"
+#include "nodes/train/eval_input.h"
 #include "nodes/train/train_clip.h"
 #include "pipeline/worker.h"
 
@@ -125,7 +126,10 @@ class TrainNode final : public pipeline::Node {
     model::HostBatch b;
     try {
       b = to_host(items);
-      if (data_.is_null()) data_ = describe_data(items);
+      if (data_.is_null()) {
+        const auto& t = items[0].as<TokenisedClip>();
+        data_ = nlohmann::json::parse(describe_input(*t.clip, t.vocab.get()));
+      }
     } catch (const std::invalid_argument& e) {
       out.error("bad_batch", e.what());
       return finish_call();
@@ -231,23 +235,6 @@ class TrainNode final : public pipeline::Node {
     return j.dump();
   }
 
-  static nlohmann::json describe_data(const std::vector<pipeline::Message>& items) {
-    const auto& t = items[0].as<TokenisedClip>();
-    const Clip& c = *t.clip;
-    nlohmann::json j;
-    j["input"] = {{"fps", c.fps},
-                  {"sample_rate", c.sample_rate},
-                  {"clip_seconds", static_cast<double>(c.end_us - c.start_us) / 1e6},
-                  {"frames", c.frames_t},
-                  {"crop", c.height},
-                  {"audio_samples", c.audio ? c.audio->size() : 0},
-                  {"video", "uint8 RGB, x / 127.5 - 1"},
-                  {"audio", "mono float in [-1, 1]"},
-                  {"eval_crop", "centre square of the short side, resized to crop"}};
-    if (t.vocab) j["vocab"] = t.vocab->to_text();
-    return j;
-  }
-
   void save() {
     const auto path = trainer_->checkpoint(blob());
     saved_at_ = trainer_->steps_done();
@@ -257,12 +244,12 @@ class TrainNode final : public pipeline::Node {
   // The data cursor of a checkpoint's blob (and its data description, kept for the next checkpoints).
   int64_t parse_cursor(const std::string& blob) {
     auto j = nlohmann::json::parse(blob, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains("batches")) return 0;
+    if (!j.is_object() || !j.contains("batches") || !j["batches"].is_number_integer()) return 0;
+    const auto batches = j["batches"].get<int64_t>();
     j.erase("batches");
     j.erase("format");
-    if (j.contains("input")) data_ = j;
-    auto b = nlohmann::json::parse(blob);
-    return b["batches"].get<int64_t>();
+    if (j.contains("input")) data_ = std::move(j);
+    return batches;
   }
 
   // Copies the batch's clips into one contiguous host batch (frames must all have the trainer's shapes).
