@@ -73,8 +73,8 @@ class BatchNode final : public pipeline::Node {
       return;
     }
     g->pending.push_back(in);
-    while (mix_ready()) emit_mixed(out, false);
-    if (starving()) emit_mixed(out, true);
+    while (mix_ready()) emit_mixed(out, Fill::No);
+    if (starving()) emit_mixed(out, Fill::Starved);
   }
 
   void flush(pipeline::Emitter& out) override {
@@ -83,13 +83,13 @@ class BatchNode final : public pipeline::Node {
       pending_.items.clear();
       return;
     }
-    while (mix_ready()) emit_mixed(out, false);
+    while (mix_ready()) emit_mixed(out, Fill::No);
     if (partial_) {
       while (true) {
         size_t left = 0;
         for (const auto& g : groups_) left += g.pending.size();
         if (left == 0) break;
-        emit_mixed(out, true);
+        emit_mixed(out, Fill::Remainder);
       }
     }
     for (auto& g : groups_) g.pending.clear();
@@ -149,8 +149,10 @@ class BatchNode final : public pipeline::Node {
     return false;
   }
 
-  // One batch: each group's share; `fill` tops up from any group that has more when a share is missing.
-  void emit_mixed(pipeline::Emitter& out, bool fill) {
+  enum class Fill { No, Starved, Remainder };
+  // One batch: each group's share; Starved/Remainder top it up from any group that has more when a share is
+  // missing (Starved counts it: a group ran dry mid-stream; Remainder is the end of the stream).
+  void emit_mixed(pipeline::Emitter& out, Fill fill) {
     pipeline::Batch b;
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& g : groups_)
@@ -159,18 +161,17 @@ class BatchNode final : public pipeline::Node {
         g.pending.pop_front();
         ++g.taken;
       }
-    if (fill && static_cast<int64_t>(b.items.size()) < size_) {
-      ++starved_;
+    if (fill != Fill::No && static_cast<int64_t>(b.items.size()) < size_) {
+      if (fill == Fill::Starved && ++starved_ == 1)
+        spdlog::warn("batch: a mix group ran short; filling batches from the others");
       for (auto& g : groups_)
         while (static_cast<int64_t>(b.items.size()) < size_ && !g.pending.empty()) {
           b.items.push_back(std::move(g.pending.front()));
           g.pending.pop_front();
           ++g.taken;
         }
-      if (starved_ == 1) spdlog::warn("batch: a mix group ran short; filling batches from the others");
     }
     if (b.items.empty()) return;
-    if (static_cast<int64_t>(b.items.size()) < size_ && !partial_ && !fill) return;
     out.emit(0, pipeline::Message::make(std::move(b)));
   }
 
