@@ -23,17 +23,6 @@
 namespace vatt::model {
 namespace {
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  if (*end != '\0')
-    throw std::invalid_argument(std::string("environment variable ") + name + "='" + v +
-                                "' is not an integer");
-  return static_cast<int>(x);
-}
-
 void wait_all(const std::vector<c10::intrusive_ptr<c10d::Work>>& works) {
   for (const auto& w : works) w->wait();
 }
@@ -48,18 +37,6 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> backend;
 };
-
-DistConfig dist_config_from_env() {
-  DistConfig c;
-  if (const char* a = std::getenv("MASTER_ADDR"); a && *a) c.master_addr = a;
-  c.master_port = env_int("MASTER_PORT", c.master_port);
-  c.rank = env_int("RANK", c.rank);
-  c.world_size = env_int("WORLD_SIZE", c.world_size);
-  if (c.world_size < 1 || c.rank < 0 || c.rank >= c.world_size)
-    throw std::invalid_argument("RANK=" + std::to_string(c.rank) +
-                                " is outside WORLD_SIZE=" + std::to_string(c.world_size));
-  return c;
-}
 
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistConfig& config) {
   if (config.world_size < 1 || config.rank < 0 || config.rank >= config.world_size)

@@ -34,11 +34,6 @@ struct DistConfig {
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 
-/// DistConfig from the environment variables of torchrun: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE (absent
-/// ones keep their defaults: a world of one). Throws std::invalid_argument naming a variable that does not
-/// parse or a rank outside [0, world size).
-DistConfig dist_config_from_env();
-
 /// One c10d process group (Gloo). Collectives are blocking (they return when the result is in place).
 /// Not thread-safe: call from one thread per rank, in the same order on every rank.
 class ProcessGroup {
