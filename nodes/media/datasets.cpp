@@ -198,4 +198,22 @@ SourceAnnotations DatasetIndex::lookup(const std::string& path) const {
   return {};
 }
 
+std::vector<std::string> read_media_list(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  const std::filesystem::path base = std::filesystem::path(path).parent_path();
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    if (line.find("://") != std::string::npos) {
+      out.push_back(line);
+      continue;
+    }
+    std::filesystem::path p = line;
+    if (p.is_relative()) p = base / p;
+    out.push_back(p.string());
+  }
+  return out;
+}
+
 }  // namespace vatt::nodes

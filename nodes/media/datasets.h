@@ -12,6 +12,11 @@
 
 namespace vatt::nodes {
 
+/// A .txt/.list file of media: one path or URI per line; blank lines and `#` comments skipped, trailing
+/// spaces/CR trimmed, relative paths resolved against the list's folder, URIs (containing "://") as written.
+/// Used by `video_source` (its sources) and the vocabulary builder (the transcripts beside them).
+std::vector<std::string> read_media_list(const std::string& path);
+
 /// A dataset file that cannot be used: "FILE[:LINE]: what was expected".
 class DatasetError : public std::runtime_error {
  public:

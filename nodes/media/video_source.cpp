@@ -290,19 +290,11 @@ class VideoSource final : public pipeline::Node {
     if (!fs::exists(path, ec)) throw std::runtime_error("uri '" + uri_ + "': no such file or directory");
     const std::string e = ext_of(path);
     if (e == "txt" || e == "list") {
-      std::ifstream in(path);
-      std::string line;
-      const fs::path base = fs::path(path).parent_path();
-      while (std::getline(in, line)) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-        if (line.empty() || line[0] == '#') continue;
-        if (line.find("://") != std::string::npos) {
-          sources_.push_back({"", line, ""});
-        } else {
-          fs::path p = line;
-          if (p.is_relative()) p = base / p;
-          add_file(p, {});
-        }
+      for (const auto& entry : read_media_list(path)) {
+        if (entry.find("://") != std::string::npos)
+          sources_.push_back({"", entry, ""});
+        else
+          add_file(entry, {});
       }
       return;
     }

@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <tuple>
 
+#include "nodes/media/datasets.h"
 #include "nodes/media/subtitles.h"
 #include "storage/clip_store.h"
 
@@ -44,15 +44,9 @@ Vocabulary build_vocabulary(const std::string& uri, size_t max_size, uint64_t mi
           files.push_back(e.path());
     } else if (fs::is_regular_file(path, ec) && (ext(path) == ".txt" || ext(path) == ".list")) {
       // A list of media files (video_source's list format): the transcripts beside them.
-      std::ifstream in(path);
-      const fs::path base = fs::path(path).parent_path();
-      for (std::string line; std::getline(in, line);) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-        if (line.empty() || line[0] == '#' || line.find("://") != std::string::npos) continue;
-        fs::path p = line;
-        if (p.is_relative()) p = base / p;
-        if (auto subs = find_subtitles(p.string()); !subs.empty()) files.emplace_back(subs);
-      }
+      for (const auto& media : read_media_list(path))
+        if (media.find("://") == std::string::npos)
+          if (auto subs = find_subtitles(media); !subs.empty()) files.emplace_back(subs);
     } else if (fs::is_regular_file(path, ec)) {
       if (auto subs = find_subtitles(path); !subs.empty()) files.emplace_back(subs);
     } else {
