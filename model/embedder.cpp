@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -11,6 +12,7 @@
 #include "model/device.h"
 #include "model/host_batch.h"
 #include "model/precision.h"
+#include "model/safetensors.h"
 #include "model/vatt.h"
 
 namespace vatt::model {
@@ -32,12 +34,63 @@ std::string resolve_checkpoint(const std::string& file_or_dir) {
   return file_or_dir;
 }
 
+namespace {
+
+// 64-bit digest of bytes, eight at a time (FNV-style multiply-xor on words, then a final avalanche).
+uint64_t mix_bytes(uint64_t h, const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x100000001b3ULL;
+    h ^= h >> 29;
+  }
+  for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+uint64_t digest_weights(const VattImpl& model) {
+  uint64_t h = 1469598103934665603ULL;
+  auto add = [&](const std::string& name, const torch::Tensor& t0) {
+    auto t = t0.detach().to(torch::kCPU).contiguous();
+    h = mix_bytes(h, name.data(), name.size());
+    for (auto d : t.sizes()) h = mix_bytes(h, &d, sizeof d);
+    const auto type = static_cast<int>(t.scalar_type());
+    h = mix_bytes(h, &type, sizeof type);
+    h = mix_bytes(h, t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size());
+  };
+  for (const auto& p : model.named_parameters()) add(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) add(b.key(), b.value());
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace
+
+std::string export_safetensors(const std::string& checkpoint, const std::string& out,
+                               const std::map<std::string, std::string>& metadata) {
+  const std::string path = resolve_checkpoint(checkpoint);
+  const auto meta = read_checkpoint_meta(path);
+  Vatt model(meta.config);
+  load_checkpoint(path, *model, nullptr, /*restore_rng=*/false);
+  save_safetensors(out, *model, metadata);
+  return path;
+}
+
+std::string checkpoint_user_blob(const std::string& checkpoint) {
+  return read_checkpoint_meta(resolve_checkpoint(checkpoint)).user_blob;
+}
+
 struct Embedder::Impl {
   std::string path;
   CheckpointMeta meta;
   DeviceInfo dev;
   bool bf16 = false;
   Vatt model{nullptr};
+  uint64_t digest = 0;
 
   std::vector<float> to_host(torch::Tensor t) const {
     t = torch::nn::functional::normalize(t.to(torch::kFloat),
@@ -56,6 +109,7 @@ Embedder::Embedder(const EmbedderOptions& o) : impl_(std::make_unique<Impl>()) {
   m.bf16 = use_bf16(parse_precision(o.precision), m.dev.device);
   m.model = Vatt(m.meta.config);
   load_checkpoint(m.path, *m.model, nullptr, /*restore_rng=*/false);
+  m.digest = digest_weights(*m.model);
   m.model->to(torch::Device(m.dev.device));
   m.model->eval();
 }
@@ -82,6 +136,14 @@ Embeddings Embedder::embed(const HostBatch& b) {
   e.audio_va = m.to_host(out.audio_va);
   e.video_vt = m.to_host(out.video_vt);
   e.text_vt = m.to_host(out.text_vt.select(1, 0));
+  auto raw = [](torch::Tensor t) {
+    t = t.to(torch::kFloat).contiguous().to(torch::kCPU);
+    return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  };
+  e.dim_video_feature = out.video_agg.size(-1);
+  e.dim_audio_feature = out.audio_agg.size(-1);
+  e.video_feature = raw(out.video_agg);
+  e.audio_feature = raw(out.audio_agg);
   return e;
 }
 
@@ -98,6 +160,28 @@ std::vector<float> Embedder::embed_text(const std::vector<int32_t>& ids, int64_t
                .clamp_(0, m.meta.config.vocab_size - 1);
   AutocastGuard autocast(m.dev.device, m.bf16);
   return m.to_host(m.model->embed_text(t));
+}
+
+std::vector<float> Embedder::embed_audio(const std::vector<float>& audio, int64_t n) {
+  auto& m = *impl_;
+  const auto samples = m.meta.config.audio_samples;
+  if (n < 1 || audio.size() != static_cast<size_t>(n * samples))
+    throw std::invalid_argument("audio: expected [" + std::to_string(n) + ", " + std::to_string(samples) +
+                                "] samples");
+  torch::NoGradGuard no_grad;
+  auto a = torch::from_blob(const_cast<float*>(audio.data()), {n, samples}, torch::kFloat)
+               .to(torch::Device(m.dev.device));
+  AutocastGuard autocast(m.dev.device, m.bf16);
+  auto agg = m.model->audio->forward(a).select(1, 0);
+  return m.to_host(m.model->heads->audio_va(agg));
+}
+
+uint64_t Embedder::weights_digest() const {
+  return impl_->digest;
+}
+
+std::string Embedder::config_text() const {
+  return config_to_text(impl_->meta.config);
 }
 
 const std::string& Embedder::path() const {

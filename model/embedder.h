@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,18 @@ struct Embeddings {
   int64_t dim_va = 0, dim_vt = 0;
   std::vector<float> video_va, audio_va;  ///< [B, dim_va]: the video-audio space
   std::vector<float> video_vt, text_vt;   ///< [B, dim_vt]: the video-text space (text: candidate 0 of each)
+  int64_t dim_video_feature = 0, dim_audio_feature = 0;
+  std::vector<float> video_feature, audio_feature;  ///< backbone AGG features [B, d], not normalised
 };
+
+/// Writes the weights of `checkpoint` (a file or a directory: its latest) to `out` in the safetensors format
+/// with the config and `metadata` in `__metadata__`. Returns the checkpoint file read. Throws
+/// std::runtime_error naming the file.
+std::string export_safetensors(const std::string& checkpoint, const std::string& out,
+                               const std::map<std::string, std::string>& metadata = {});
+
+/// The caller's blob stored with a checkpoint (file or directory: its latest), without loading the weights.
+std::string checkpoint_user_blob(const std::string& checkpoint);
 
 class Embedder {
  public:
@@ -46,6 +58,14 @@ class Embedder {
   Embeddings embed(const HostBatch& batch);
   /// Text only: ids [N, 16] -> [N, dim_vt].
   std::vector<float> embed_text(const std::vector<int32_t>& ids, int64_t n);
+  /// Audio only: waveforms [N, audio_samples()] in [-1, 1] -> [N, dim_va] in the video-audio space.
+  std::vector<float> embed_audio(const std::vector<float>& audio, int64_t n);
+
+  /// Digest of the weights (every parameter and buffer: name, shape and bytes, in module order): the same
+  /// weights give the same id whatever file or step they come from.
+  uint64_t weights_digest() const;
+  /// The model config as stored in the checkpoint ("name=..." then "field=value" lines).
+  std::string config_text() const;
 
   const std::string& path() const;       ///< the checkpoint file read
   const std::string& user_blob() const;  ///< what the trainer stored with it (vocabulary, input spec)

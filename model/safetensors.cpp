@@ -229,7 +229,8 @@ std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const VattImpl&
 
 }  // namespace
 
-void save_safetensors(const std::string& path, const VattImpl& model) {
+void save_safetensors(const std::string& path, const VattImpl& model,
+                      const std::map<std::string, std::string>& metadata) {
   if (!host_is_little_endian()) throw std::runtime_error("safetensors: big-endian hosts are not supported");
   torch::NoGradGuard no_grad;
   auto tensors = named_tensors(model);
@@ -242,7 +243,11 @@ void save_safetensors(const std::string& path, const VattImpl& model) {
   });
 
   std::string header = "{\"__metadata__\":{\"format\":\"pt\",\"vatt.format\":\"1\",\"vatt.config\":" +
-                       json_string(config_to_text(model.config())) + "}";
+                       json_string(config_to_text(model.config()));
+  for (const auto& [k, v] : metadata)
+    if (k != "format" && k != "vatt.format" && k != "vatt.config")
+      header += "," + json_string(k) + ":" + json_string(v);
+  header += "}";
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();

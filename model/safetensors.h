@@ -36,7 +36,9 @@ namespace vatt::model {
 /// Writes every named parameter and buffer of `model` (copied to the CPU, dtype kept) and the config
 /// (config_to_text, key "vatt.config") to `path`. Written to a temporary file in the same directory and
 /// renamed into place. Throws std::runtime_error naming the path on I/O failure.
-void save_safetensors(const std::string& path, const VattImpl& model);
+/// `metadata` adds string entries to `__metadata__` (e.g. "vatt.vocab", "vatt.input").
+void save_safetensors(const std::string& path, const VattImpl& model,
+                      const std::map<std::string, std::string>& metadata = {});
 
 /// Reads every tensor of a safetensors file (onto the CPU) and its metadata. Supported dtypes: F64, F32,
 /// F16, BF16, I64, I32, I16, I8, U8, BOOL. Throws std::runtime_error naming the path on a malformed file.

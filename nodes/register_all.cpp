@@ -15,6 +15,7 @@ void register_all_nodes(pipeline::Registry& registry) {
   register_tokenise(registry);
   register_train_vatt(registry);
   register_embed(registry);
+  register_embedding_store(registry);
   register_mine_pairs(registry);
   register_retrieval_eval(registry);
 }

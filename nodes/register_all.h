@@ -20,6 +20,7 @@ void register_augment(pipeline::Registry& registry);
 void register_tokenise(pipeline::Registry& registry);
 void register_train_vatt(pipeline::Registry& registry);
 void register_embed(pipeline::Registry& registry);
+void register_embedding_store(pipeline::Registry& registry);
 void register_mine_pairs(pipeline::Registry& registry);
 void register_retrieval_eval(pipeline::Registry& registry);
 

@@ -83,8 +83,13 @@ void Db::write(const WriteSet& w, bool sync) {
 
 void Db::scan(Family f, std::string_view prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  scan_from(f, prefix, prefix, fn);
+}
+
+void Db::scan_from(Family f, std::string_view prefix, std::string_view start,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(f)));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
     auto k = it->key();
     if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
     if (!fn(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size())))

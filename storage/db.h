@@ -61,6 +61,9 @@ class Db {
   /// Calls `fn(key, value)` for each key starting with `prefix`, in byte order, until it returns false.
   void scan(Family f, std::string_view prefix,
             const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  /// The same, starting at key `start` (>= `prefix`) instead of the prefix's first key.
+  void scan_from(Family f, std::string_view prefix, std::string_view start,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const;
   const std::string& path() const { return path_; }
 
  private:

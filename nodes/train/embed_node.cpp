@@ -7,9 +7,11 @@
 //                                 --errors--> (clips without frames, batches that fail)
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <memory>
 
 #include "model/embedder.h"
+#include "nodes/media/clip_record.h"
 #include "nodes/register_all.h"
 #include "nodes/train/embedding.h"
 #include "nodes/train/eval_input.h"
@@ -32,12 +34,23 @@ class EmbedNode final : public pipeline::Node {
     spec_ =
         parse_input_spec(embedder_->user_blob(), embedder_->path(), static_cast<int>(embedder_->frames()),
                          static_cast<int>(embedder_->crop()), static_cast<int>(embedder_->audio_samples()));
+    auto info = std::make_shared<EmbeddingModel>();
+    info->id = embedder_->weights_digest();
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(embedder_->path(), ec);
+    info->checkpoint = ec ? embedder_->path() : abs.lexically_normal().string();
+    info->config_name = embedder_->config_name();
+    info->config = embedder_->config_text();
+    info->step = embedder_->step();
+    model_ = std::move(info);
     if (!spec_.vocab)
       spdlog::warn("embed: {} carries no vocabulary; text embeddings are left out", embedder_->path());
     spdlog::info(
-        "embed: {} ({} after {} steps) on {}; input {} frames of {}x{} at {} fps, {} samples at {} Hz",
-        embedder_->path(), embedder_->config_name(), embedder_->step(), embedder_->device(), spec_.frames,
-        spec_.crop, spec_.crop, spec_.fps, spec_.audio_samples, spec_.sample_rate);
+        "embed: {} (model {:016x}: {} after {} steps) on {}; input {} frames of {}x{} at {} fps, {} samples "
+        "at "
+        "{} Hz",
+        embedder_->path(), model_->id, embedder_->config_name(), embedder_->step(), embedder_->device(),
+        spec_.frames, spec_.crop, spec_.crop, spec_.fps, spec_.audio_samples, spec_.sample_rate);
   }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
@@ -75,8 +88,10 @@ class EmbedNode final : public pipeline::Node {
     }
     const auto e = embedder_->embed(b);
     EmbeddingBatch outb;
+    outb.model = model_;
     outb.items.resize(clips.size());
     const auto va = static_cast<size_t>(e.dim_va), vt = static_cast<size_t>(e.dim_vt);
+    const auto fv = static_cast<size_t>(e.dim_video_feature), fa = static_cast<size_t>(e.dim_audio_feature);
     for (size_t i = 0; i < clips.size(); ++i) {
       const Clip& c = *clips[i];
       auto& r = outb.items[i];
@@ -95,6 +110,11 @@ class EmbedNode final : public pipeline::Node {
                         e.audio_va.begin() + static_cast<std::ptrdiff_t>((i + 1) * va));
       r.video_vt.assign(e.video_vt.begin() + static_cast<std::ptrdiff_t>(i * vt),
                         e.video_vt.begin() + static_cast<std::ptrdiff_t>((i + 1) * vt));
+      r.video_feature.assign(e.video_feature.begin() + static_cast<std::ptrdiff_t>(i * fv),
+                             e.video_feature.begin() + static_cast<std::ptrdiff_t>((i + 1) * fv));
+      r.audio_feature.assign(e.audio_feature.begin() + static_cast<std::ptrdiff_t>(i * fa),
+                             e.audio_feature.begin() + static_cast<std::ptrdiff_t>((i + 1) * fa));
+      r.record = std::make_shared<const storage::ClipRecord>(to_record(c));
       if (r.has_text)
         r.text_vt.assign(e.text_vt.begin() + static_cast<std::ptrdiff_t>(i * vt),
                          e.text_vt.begin() + static_cast<std::ptrdiff_t>((i + 1) * vt));
@@ -106,6 +126,7 @@ class EmbedNode final : public pipeline::Node {
   model::EmbedderOptions opts_;
   std::unique_ptr<model::Embedder> embedder_;
   InputSpec spec_;
+  std::shared_ptr<const EmbeddingModel> model_;
 };
 
 }  // namespace

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "storage/clip_store.h"
 
 namespace vatt::nodes {
 
@@ -15,13 +18,25 @@ struct ClipEmbedding {
   std::string text;  ///< the clip's own words ("" when it has none)
   bool has_text = false, has_audio = false;
   std::vector<std::string> labels;
-  std::vector<float> video_va, audio_va;  ///< [dim_va]
-  std::vector<float> video_vt, text_vt;   ///< [dim_vt]; text_vt empty without text
+  std::vector<float> video_va, audio_va;            ///< [dim_va]
+  std::vector<float> video_vt, text_vt;             ///< [dim_vt]; text_vt empty without text
+  std::vector<float> video_feature, audio_feature;  ///< backbone AGG features, not normalised
+  /// The clip as the clip store keeps it (metadata, every text candidate, labels, split), so that a store
+  /// filled from video files can show a result's source, times and transcript.
+  std::shared_ptr<const storage::ClipRecord> record;
+};
+
+/// The model that made a batch of embeddings.
+struct EmbeddingModel {
+  uint64_t id = 0;  ///< digest of the checkpoint's weights
+  std::string checkpoint, config_name, config;
+  int64_t step = 0;
 };
 
 /// One batch of embedded clips (payload type "embeddings").
 struct EmbeddingBatch {
   std::vector<ClipEmbedding> items;
+  std::shared_ptr<const EmbeddingModel> model;
 };
 
 }  // namespace vatt::nodes

@@ -19,5 +19,8 @@ int cmd_model(const Args& args);
 int cmd_clips(const Args& args);
 int cmd_vocab(const Args& args);
 int cmd_launch(const Args& args);
+int cmd_search(const Args& args);
+int cmd_models(const Args& args);
+int cmd_export(const Args& args);
 
 }  // namespace vatt::cli

@@ -20,6 +20,9 @@ const char* kUsage =
     "  check GRAPH    validate a graph file; prints FILE:LINE:COL: message for each problem\n"
     "  nodes [TYPE]   list node types with their ports, options and concurrency\n"
     "  clips --db DB  list the clips an ingest stored (--source S, --json)\n"
+    "  search --db DB nearest stored clips to --text, --video, --audio or --clip (-k, filters, --json)\n"
+    "  models --db DB the models whose embeddings a store holds (--json)\n"
+    "  export         a checkpoint as safetensors, or a store's embeddings as .npy (--embeddings --db)\n"
     "  vocab build    the word vocabulary from a clip store or a folder's transcripts (--db | --uri, --out)\n"
     "  bench WHAT     benchmarks: matmul (this machine's fp32/bf16 matrix-multiply rate), model (training "
     "step)\n"
@@ -40,9 +43,12 @@ int main(int argc, char** argv) {
   if (!std::strcmp(argv[1], "--version")) return vatt::cli::cmd_version({});
   vatt::pipeline::install_console_logger();
   const std::map<std::string, int (*)(const vatt::cli::Args&)> commands = {
-      {"run", vatt::cli::cmd_run},         {"check", vatt::cli::cmd_check}, {"nodes", vatt::cli::cmd_nodes},
-      {"version", vatt::cli::cmd_version}, {"bench", vatt::cli::cmd_bench}, {"model", vatt::cli::cmd_model},
-      {"clips", vatt::cli::cmd_clips},     {"vocab", vatt::cli::cmd_vocab}, {"launch", vatt::cli::cmd_launch},
+      {"run", vatt::cli::cmd_run},       {"check", vatt::cli::cmd_check},
+      {"nodes", vatt::cli::cmd_nodes},   {"version", vatt::cli::cmd_version},
+      {"bench", vatt::cli::cmd_bench},   {"model", vatt::cli::cmd_model},
+      {"clips", vatt::cli::cmd_clips},   {"vocab", vatt::cli::cmd_vocab},
+      {"launch", vatt::cli::cmd_launch}, {"search", vatt::cli::cmd_search},
+      {"models", vatt::cli::cmd_models}, {"export", vatt::cli::cmd_export},
   };
   auto it = commands.find(argv[1]);
   if (it == commands.end()) {
