@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <stdexcept>
@@ -121,6 +122,36 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
   model->to(device);
   auto adam = make_adam(model->parameters(), config.optim);
   const auto batch = random_batch(config, o.batch, device, /*text_free_every=*/4);
+  r.forward_only = o.forward_only;
+  if (o.forward_only) {
+    // Inference as the embed node runs it: no DropToken, eval-mode BatchNorm, no autograd.
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const auto ids = batch.text.select(1, 0).unsqueeze(1);
+    std::vector<double> times;
+    for (int i = 0; i < o.warmup + o.steps; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      float sink = 0;
+      {
+        AutocastGuard autocast(dev.device, bf16);
+        auto out = model->forward(batch.video, batch.audio, ids);
+        sink = out.video_vt.sum().item<float>() + out.text_vt.sum().item<float>();
+      }
+      (void)sink;
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (i >= o.warmup) times.push_back(ms);
+    }
+    const auto g0 = forward_gflops(config, 0.0);
+    r.drop_video = r.drop_audio = 0;
+    r.forward_ms = r.step_ms = median(times);
+    r.clips_per_s = o.batch / (r.step_ms / 1e3);
+    r.train_gflop_per_step = g0.total * o.batch;
+    r.achieved_gflops = r.train_gflop_per_step / (r.step_ms / 1e3);
+    r.matmul_fp32_gflops = measure_matmul("fp32", o.matmul_n, 5, dev.device).gflops;
+    r.matmul_bf16_gflops = measure_matmul("bf16", o.matmul_n, 5, dev.device).gflops;
+    r.ratio_to_matmul = r.achieved_gflops / (bf16 ? r.matmul_bf16_gflops : r.matmul_fp32_gflops);
+    return r;
+  }
   std::vector<double> fwd, bwd, opt, total;
   for (int i = 0; i < o.warmup + o.steps; ++i) {
     const auto s = train_step(*model, *adam, batch, config.optim.warmup_steps + i, bf16);
@@ -152,6 +183,16 @@ std::string format_model_bench(const ModelBenchResult& r) {
        fmt("%.0f%%", r.drop_video * 100) + " audio " + fmt("%.0f%%", r.drop_audio * 100) + "  precision " +
        r.precision + "\n";
   s += "device " + r.device + " (" + r.device_name + ")  threads " + std::to_string(r.threads) + "\n";
+  if (r.forward_only) {
+    s += "inference (eval, no DropToken): " + fmt("%.1f", r.forward_ms) + " ms per batch  (" +
+         fmt("%.2f", r.clips_per_s) + " clips/s)\n";
+    s += "work: " + fmt("%.2f", r.train_gflop_per_step) + " GFLOP/batch (forward)  achieved " +
+         fmt("%.1f", r.achieved_gflops) + " GFLOP/s\n";
+    s += "matmul: fp32 " + fmt("%.1f", r.matmul_fp32_gflops) + " GFLOP/s  bf16 " +
+         fmt("%.1f", r.matmul_bf16_gflops) + " GFLOP/s  ->  at " + fmt("%.1f%%", 100 * r.ratio_to_matmul) +
+         " of the " + r.precision + " matmul rate\n";
+    return s;
+  }
   s += "step: forward " + fmt("%.1f", r.forward_ms) + " ms  backward " + fmt("%.1f", r.backward_ms) +
        " ms  optimiser " + fmt("%.1f", r.optimiser_ms) + " ms  total " + fmt("%.1f", r.step_ms) + " ms  (" +
        fmt("%.2f", r.clips_per_s) + " clips/s)\n";

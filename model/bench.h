@@ -23,10 +23,14 @@ struct ModelBenchOptions {
   std::string device = "auto";
   int matmul_n = 2048;   ///< size of the yardstick matmul
   bool profile = false;  ///< run one more step under LibTorch's profiler and report the top operators
+  /// Inference instead of training: eval mode, no gradients, no DropToken, each clip's own text (what the
+  /// `embed` node runs); forward_ms is then the embedding time of one batch.
+  bool forward_only = false;
 };
 
 struct ModelBenchResult {
   std::string config, device, device_name, precision;  ///< precision as resolved: fp32 or bf16
+  bool forward_only = false;
   int threads = 0, batch = 0, frames = 0, res = 0;
   double drop_video = 0, drop_audio = 0;
   double forward_ms = 0, backward_ms = 0, optimiser_ms = 0, step_ms = 0;  ///< medians over the timed steps

@@ -31,7 +31,7 @@ namespace vatt::storage {
 struct IndexOptions {
   std::string kind = "auto";  ///< auto, flat, hnsw, ivf, ivfpq
   int hnsw_m = 32;
-  int ef_construction = 80;
+  int ef_construction = 40;
   int ef_search = 64;
   int nlist = 0;  ///< 0: 4 x sqrt(vectors), at least 1 and at most vectors / 39
   int nprobe = 16;
@@ -40,9 +40,9 @@ struct IndexOptions {
   int search_threads = 1;
   int build_threads = 0;  ///< 0 = all cores
   bool save = true;       ///< write the index file after a build or catch-up
-  /// A filter matching at most this fraction of the vectors (or at most 20,000 of them) is answered by an
+  /// A filter matching at most this fraction of the vectors (or at most 4,096 of them; 0.5% = 5,000 of 1M) is answered by an
   /// exact scan of the matching vectors instead of the index.
-  double exact_fraction = 0.02;
+  double exact_fraction = 0.005;
 };
 
 struct SearchFilter {
@@ -70,9 +70,13 @@ class VectorIndex {
   VectorIndex(const VectorIndex&) = delete;
   VectorIndex& operator=(const VectorIndex&) = delete;
 
-  /// Adds the entries the store gained since the last sync (and re-reads dead flags). Returns vectors added.
+  /// Adds the entries the store gained since the last sync (and re-reads dead flags when vectors were
+  /// replaced). Returns vectors added. Does not write the index file: call save() (e.g. periodically, and
+  /// before exit); a file that lags the store is caught up at the next open.
   size_t sync();
   /// The k best live vectors for `query` (dim floats), best first; `per_video` keeps each source's best.
+  /// One search at a time per index (it adjusts HNSW's efSearch for over-fetching): a service serialises
+  /// its calls or keeps one index per thread.
   std::vector<SearchHit> search(const float* query, size_t dim, int k, const SearchFilter& filter = {},
                                 bool per_video = false);
 

@@ -6,6 +6,8 @@
 #   2. graphs/ingest.yaml: decode once into a clip store (frames and audio kept)
 #   3. graphs/pretrain.yaml: train from the clip store (no re-decoding); progress line, checkpoints, resume
 #   4. graphs/eval-retrieval.yaml: embed the held-out clips with the last checkpoint; R@K, MedR vs chance
+#   5. graphs/embed.yaml: keep the held-out clips' embeddings in a store (runs/demo/store.db), then
+#      `vatt search` it for two typed queries
 # Everything goes to runs/demo (VATT_DEMO_DIR). Running it again resumes or reuses what is done; extra
 # arguments go to the pretraining run (e.g. --set train.steps=3000).
 set -euo pipefail
@@ -33,6 +35,11 @@ stage "zero-shot retrieval on the held-out videos ($out/corpus/heldout)"
 "$vatt" run "$repo/graphs/eval-retrieval.yaml" --set src.uri="$out/corpus/heldout" \
   --set model.checkpoint="$out/pretrain" --set score.report="$out/retrieval.json" --metrics "$out/eval.json"
 
+stage "embedding the held-out videos into the store $out/store.db"
+"$vatt" run "$repo/graphs/embed.yaml" --set src.uri="$out/corpus/heldout" --set model.checkpoint="$out/pretrain" \
+  --set store.db="$out/store.db" --metrics "$out/embed.json"
+"$vatt" models --db "$out/store.db"
+
 stage "done"
 python3 - "$out/retrieval.json" <<'PY'
 import json, sys
@@ -45,3 +52,9 @@ for k in ("t2v", "v2t", "v2a", "a2v"):
     print(f"  {names[k]:15} {s['R@1']:6.1f}% {s['R@5']:6.1f}% {s['R@10']:6.1f}% {s['MedR']:6.1f}   "
           f"{s['chance_R@5']:9.1f}%   {s['R@5'] / s['chance_R@5']:8.1f}x")
 PY
+
+for q in "a red screen" "there is a checkerboard here"; do
+  echo
+  echo "vatt search --db $out/store.db --text \"$q\" -k 5 --per-video"
+  "$vatt" search --db "$out/store.db" --text "$q" -k 5 --per-video
+done

@@ -195,9 +195,20 @@ TEST(VectorIndex, ASavedIndexIsLoadedAndCaughtUpWithVectorsAddedSince) {
       EXPECT_EQ(id_of(hits[0]), i);
     }
   }
-  VectorIndex again(db, kModel, Space::VideoVT, o);
+  {
+    // sync() left the file behind the store (a service saves when it chooses): still trusted, caught up.
+    VectorIndex lagging(db, kModel, Space::VideoVT, o);
+    EXPECT_TRUE(lagging.status().loaded) << lagging.status().reason;
+    EXPECT_EQ(lagging.status().caught_up, 100u);
+  }
+  VectorIndex again(db, kModel, Space::VideoVT, o);  // the open that caught up saved the file
   EXPECT_TRUE(again.status().loaded);
   EXPECT_EQ(again.status().caught_up, 0u);
+  // Other build parameters: the file is not used.
+  o.hnsw_m = 16;
+  VectorIndex other(db, kModel, Space::VideoVT, o);
+  EXPECT_TRUE(other.status().rebuilt);
+  EXPECT_NE(other.status().reason.find("other parameters"), std::string::npos) << other.status().reason;
 }
 
 TEST(VectorIndex, ADeletedCorruptedOrStaleIndexFileIsRebuiltFromTheStore) {
@@ -294,7 +305,7 @@ TEST(VectorIndex, ReplacedVectorsAreNeverReturnedAndTheirReplacementsAre) {
 TEST(VectorIndex, FiltersAndPerVideoResultsEqualBruteForceOnTheMatchingVectors) {
   TempDir dir("filter");
   Db db(dir.path);
-  const auto vs = vectors(5000, 16, 12);
+  const auto vs = vectors(30000, 16, 12);
   fill(db, vs);
   IndexOptions o;
   o.kind = "flat";
@@ -309,16 +320,16 @@ TEST(VectorIndex, FiltersAndPerVideoResultsEqualBruteForceOnTheMatchingVectors) 
     }
   };
   SearchFilter split;
-  split.split = "test";  // 20%: through the index with over-fetching
+  split.split = "test";  // 6,000 vectors: through the index with over-fetching
   check(
       split, [](size_t i) { return (i / kClipsPerSource) % 5 == 0; }, "split");
   SearchFilter sources;
-  sources.sources = std::unordered_set<uint64_t>{3, 17, 250};  // 30 vectors: an exact scan
+  sources.sources = std::unordered_set<uint64_t>{3, 17, 2500};  // 30 vectors: an exact scan
   check(
       sources,
       [](size_t i) {
         const auto s = i / kClipsPerSource;
-        return s == 3 || s == 17 || s == 250;
+        return s == 3 || s == 17 || s == 2500;
       },
       "sources");
   SearchFilter times;

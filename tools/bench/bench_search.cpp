@@ -87,7 +87,7 @@ struct Options {
   size_t flat_queries = 0;  // 0: --queries
   std::string dir = "/tmp/vatt-bench-search";
   int hnsw_m = 32;
-  int ef_construction = 80;
+  int ef_construction = 40;
   std::vector<int> ef_search = {64, 128};
   int nlist = 0;
   std::vector<int> nprobe = {16, 32};
