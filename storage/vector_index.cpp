@@ -5,6 +5,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIVFPQ.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 #include <faiss/utils/distances.h>
@@ -135,6 +136,7 @@ struct VectorIndex::Impl {
   // The last filter's matching seqs (a service repeating a filter pays the pass once per change).
   std::string cached_filter;
   std::vector<uint64_t> cached_match;
+  std::vector<uint8_t> cached_bitmap;  // the same as a bitmap over seqs, for faiss' IDSelectorBitmap
   size_t cached_at_size = 0;
 
   Impl(Db& d, uint64_t m, Space s, IndexOptions o, std::string dir_)
@@ -469,6 +471,9 @@ std::vector<SearchHit> VectorIndex::search(const float* q, size_t dim, int k, co
   };
   const auto n = static_cast<uint64_t>(m.index->ntotal);
   OmpThreads threads(m.opt.search_threads);
+  // Exact search through BLAS even for one query: faiss' own loop for small query counts is its generic
+  // (non-AVX) build's scalar code, several times slower than OpenBLAS's sgemm on one core.
+  faiss::distance_compute_blas_threshold = 1;
 
   if (f.active()) {
     // Which vectors match; an exact scan of them when they are few.
@@ -483,8 +488,12 @@ std::vector<SearchHit> VectorIndex::search(const float* q, size_t dim, int k, co
       SearchFilter g = f;
       g.exclude.reset();
       m.cached_match.clear();
+      m.cached_bitmap.assign(n / 8 + 1, 0);
       for (uint64_t s = 0; s < n; ++s)
-        if (m.passes(m.entries[s], g, split)) m.cached_match.push_back(s);
+        if (m.passes(m.entries[s], g, split)) {
+          m.cached_match.push_back(s);
+          m.cached_bitmap[s >> 3] |= static_cast<uint8_t>(1u << (s & 7));
+        }
       m.cached_filter = key;
       m.cached_at_size = n;
     }
@@ -536,21 +545,47 @@ std::vector<SearchHit> VectorIndex::search(const float* q, size_t dim, int k, co
     }
   }
 
-  // The index, fetching more candidates until k pass (dead vectors, filters, one per video).
-  uint64_t fetch = static_cast<uint64_t>(k);
-  if (f.active())
-    fetch = std::min<uint64_t>(
-        n, fetch * std::max<uint64_t>(2, 2 * n / std::max<size_t>(1, m.cached_match.size())));
-  if (per_video) fetch = std::min<uint64_t>(n, fetch * 4);
+  // The index. A filter goes into faiss as an ID selector (only matching vectors are collected, HNSW's
+  // graph walk included); dead vectors, the excluded clip and one-per-video are applied to what comes back,
+  // fetching more candidates until k pass.
+  uint64_t fetch = static_cast<uint64_t>(k) + (f.exclude ? 1 : 0);
+  if (per_video) fetch *= 4;
   fetch = std::min<uint64_t>(std::max<uint64_t>(fetch, 1), n);
+  std::unique_ptr<faiss::IDSelectorBitmap> sel;
+  if (f.active()) sel = std::make_unique<faiss::IDSelectorBitmap>(n, m.cached_bitmap.data());
   std::vector<float> dist;
   std::vector<faiss::Index::idx_t> ids;
+  auto* h = dynamic_cast<faiss::IndexHNSW*>(m.index.get());
+  auto* ivf = dynamic_cast<faiss::IndexIVF*>(m.index.get());
   for (;;) {
     dist.assign(fetch, 0);
     ids.assign(fetch, -1);
-    auto* h = dynamic_cast<faiss::IndexHNSW*>(m.index.get());
-    if (h) h->hnsw.efSearch = std::max<int>(m.opt.ef_search, static_cast<int>(fetch));
-    m.index->search(1, q, static_cast<faiss::Index::idx_t>(fetch), dist.data(), ids.data());
+    // A filter leaves fewer neighbours on HNSW's graph walk: widen it by sqrt(1 / matching fraction), at
+    // most 2x (recall of a 10% filter at efSearch 64 went from 0.88 to ~0.95; latency about 2x).
+    const double widen =
+        sel ? std::clamp(std::sqrt(static_cast<double>(n) / std::max<size_t>(1, m.cached_match.size())), 1.0,
+                         2.0)
+            : 1.0;
+    const int ef = std::max<int>(static_cast<int>(m.opt.ef_search * widen), static_cast<int>(fetch));
+    faiss::SearchParametersHNSW hp;
+    faiss::SearchParametersIVF ip;
+    faiss::SearchParameters fp;
+    faiss::SearchParameters* params = nullptr;
+    if (h) {
+      h->hnsw.efSearch = ef;  // faiss 1.7.3 reads efSearch from the index
+      hp.efSearch = ef;
+      hp.sel = sel.get();
+      params = &hp;
+    } else if (ivf) {
+      ip.nprobe = ivf->nprobe;
+      ip.sel = sel.get();
+      params = &ip;
+    } else {
+      fp.sel = sel.get();
+      params = &fp;
+    }
+    m.index->search(1, q, static_cast<faiss::Index::idx_t>(fetch), dist.data(), ids.data(),
+                    sel ? params : nullptr);
     if (h) h->hnsw.efSearch = m.opt.ef_search;
     hits.clear();
     std::unordered_set<uint64_t> seen;
