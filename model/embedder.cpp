@@ -76,7 +76,10 @@ std::string export_safetensors(const std::string& checkpoint, const std::string&
   const auto meta = read_checkpoint_meta(path);
   Vatt model(meta.config);
   load_checkpoint(path, *model, nullptr, /*restore_rng=*/false);
-  save_safetensors(out, *model, metadata);
+  auto all = metadata;
+  all["vatt.step"] = std::to_string(meta.step);
+  all["vatt.blob"] = meta.user_blob;
+  save_safetensors(out, *model, all);
   return path;
 }
 
@@ -104,11 +107,25 @@ struct Embedder::Impl {
 Embedder::Embedder(const EmbedderOptions& o) : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.path = resolve_checkpoint(o.checkpoint);
-  m.meta = read_checkpoint_meta(m.path);
   m.dev = select_device(o.device, o.threads);
   m.bf16 = use_bf16(parse_precision(o.precision), m.dev.device);
-  m.model = Vatt(m.meta.config);
-  load_checkpoint(m.path, *m.model, nullptr, /*restore_rng=*/false);
+  const std::string ext = ".safetensors";
+  if (m.path.size() > ext.size() && m.path.compare(m.path.size() - ext.size(), ext.size(), ext) == 0) {
+    std::map<std::string, std::string> md;
+    auto tensors = read_safetensors(m.path, &md);
+    auto cfg = md.find("vatt.config");
+    if (cfg == md.end())
+      throw std::runtime_error(m.path + ": no vatt.config in its metadata (not written by vatt)");
+    m.meta.config = config_from_text(cfg->second);
+    m.meta.step = md.count("vatt.step") ? std::stoll(md["vatt.step"]) : 0;
+    m.meta.user_blob = md.count("vatt.blob") ? md["vatt.blob"] : std::string();
+    m.model = Vatt(m.meta.config);
+    load_safetensors(tensors, *m.model, m.path);
+  } else {
+    m.meta = read_checkpoint_meta(m.path);
+    m.model = Vatt(m.meta.config);
+    load_checkpoint(m.path, *m.model, nullptr, /*restore_rng=*/false);
+  }
   m.digest = digest_weights(*m.model);
   m.model->to(torch::Device(m.dev.device));
   m.model->eval();
@@ -178,6 +195,11 @@ std::vector<float> Embedder::embed_audio(const std::vector<float>& audio, int64_
 
 uint64_t Embedder::weights_digest() const {
   return impl_->digest;
+}
+
+void Embedder::save_weights(const std::string& path) const {
+  save_safetensors(path, *impl_->model,
+                   {{"vatt.step", std::to_string(impl_->meta.step)}, {"vatt.blob", impl_->meta.user_blob}});
 }
 
 std::string Embedder::config_text() const {

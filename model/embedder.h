@@ -18,7 +18,9 @@ namespace vatt::model {
 std::string resolve_checkpoint(const std::string& file_or_dir);
 
 struct EmbedderOptions {
-  std::string checkpoint;          ///< a checkpoint file or a directory (its latest checkpoint)
+  /// A checkpoint file or a directory (its latest checkpoint), or a `.safetensors` file written by
+  /// export_safetensors / Embedder::save_weights (weights only: several times faster to load).
+  std::string checkpoint;
   std::string device = "auto";     ///< auto, cpu, cuda[:N]
   int threads = 0;                 ///< intra-op threads (0 = all cores)
   std::string precision = "fp32";  ///< auto, fp32 or bf16
@@ -35,7 +37,7 @@ struct Embeddings {
 };
 
 /// Writes the weights of `checkpoint` (a file or a directory: its latest) to `out` in the safetensors format
-/// with the config and `metadata` in `__metadata__`. Returns the checkpoint file read. Throws
+/// with the config, `vatt.step`, `vatt.blob` (the caller's blob) and `metadata` in `__metadata__`. Returns the checkpoint file read. Throws
 /// std::runtime_error naming the file.
 std::string export_safetensors(const std::string& checkpoint, const std::string& out,
                                const std::map<std::string, std::string>& metadata = {});
@@ -66,6 +68,9 @@ class Embedder {
   uint64_t weights_digest() const;
   /// The model config as stored in the checkpoint ("name=..." then "field=value" lines).
   std::string config_text() const;
+  /// Writes the weights (with the config, step and caller blob) as safetensors, atomically: a file this
+  /// class loads back without the optimiser state a training checkpoint carries.
+  void save_weights(const std::string& path) const;
 
   const std::string& path() const;       ///< the checkpoint file read
   const std::string& user_blob() const;  ///< what the trainer stored with it (vocabulary, input spec)

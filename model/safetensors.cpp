@@ -359,7 +359,11 @@ ModelConfig read_safetensors_config(const std::string& path) {
 }
 
 void load_safetensors(const std::string& path, VattImpl& model) {
-  auto file = read_safetensors(path);
+  load_safetensors(read_safetensors(path), model, path);
+}
+
+void load_safetensors(const std::map<std::string, torch::Tensor>& file, VattImpl& model,
+                      const std::string& path) {
   auto tensors = named_tensors(model);
   std::vector<std::string> problems;
   std::set<std::string> expected;

@@ -53,5 +53,8 @@ ModelConfig read_safetensors_config(const std::string& path);
 /// std::runtime_error naming the path and every missing, unexpected or mis-shaped tensor, and leaves the
 /// model unchanged.
 void load_safetensors(const std::string& path, VattImpl& model);
+/// The same from tensors already read (`origin` names them in errors).
+void load_safetensors(const std::map<std::string, torch::Tensor>& file, VattImpl& model,
+                      const std::string& origin);
 
 }  // namespace vatt::model

@@ -48,6 +48,10 @@ const std::string& QueryEncoder::checkpoint() const {
   return impl_->embedder->path();
 }
 
+void QueryEncoder::save_weights(const std::string& path) const {
+  impl_->embedder->save_weights(path);
+}
+
 QueryEncoder::Text QueryEncoder::text(const std::string& text) const {
   const auto& vocab = impl_->spec.vocab;
   if (!vocab)

@@ -22,12 +22,15 @@ class QueryError : public std::runtime_error {
 
 class QueryEncoder {
  public:
-  /// Loads the checkpoint (file or directory) on the CPU with `threads` intra-op threads (0 = all cores).
+  /// Loads the checkpoint (file or directory, or weights saved by save_weights) on the CPU with `threads`
+  /// intra-op threads (0 = all cores).
   explicit QueryEncoder(const std::string& checkpoint, int threads = 0);
   ~QueryEncoder();
 
   uint64_t model_id() const;  ///< digest of the weights (the store's model id)
   const std::string& checkpoint() const;
+  /// The weights alone as safetensors (what a later QueryEncoder loads several times faster).
+  void save_weights(const std::string& path) const;
 
   struct Text {
     std::vector<float> vector;         ///< in the video-text space

@@ -188,10 +188,17 @@ TEST(EmbedSearch, VideoFilesAreStoredWithTheirTranscriptsAndTheIndexCatchesUpWit
   const auto& t = trained();
   TempDir dir("search-files");
   const std::string db = dir.path + "/videos.db";
-  auto r = embed(t.corpus + "/heldout", db, dir.path + "/embed.json");
+  auto r = embed(t.corpus + "/heldout", db, dir.path + "/embed.json", {"--set", "store.features=true"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto stored = json_lines(run_vatt({"clips", "--db", db, "--json"}).output);
   EXPECT_EQ(stored.size(), 36u);
+  // store.features=true also keeps the backbones' AGG features (the tiny model's width, not normalised).
+  const auto spaces = json_lines(run_vatt({"models", "--db", db, "--json"}).output).at(0)["spaces"];
+  for (const char* f : {"video_feature", "audio_feature"}) {
+    ASSERT_TRUE(spaces.contains(f)) << spaces.dump();
+    EXPECT_EQ(spaces[f]["vectors"].get<int>(), 36);
+    EXPECT_GT(spaces[f]["dim"].get<int>(), spaces["video_va"]["dim"].get<int>()) << spaces.dump();
+  }
   Result out;
   auto hits = search({"--db", db, "--text", "there is a checkerboard here", "-k", "10"}, &out);
   ASSERT_EQ(hits.size(), 10u);

@@ -16,6 +16,7 @@
 // Usage: bench_search [--n N] [--dim D] [--set random|clustered] [--kinds flat,hnsw,ivf] [--queries Q]
 //                     [--flat-queries Q] [--dir DIR] [--hnsw-m M] [--ef-construction E] [--ef-search 64,128]
 //                     [--nlist L] [--nprobe 16,32] [--noise S] [--add A] [--json FILE] [--keep]
+//        bench_search --fill DB --fill-model HEX [--fill-space video_vt] --n N   (append N vectors to a store)
 //   --noise: clustered noise norm (per-component sigma = S / sqrt(D)); --nlist 0: the index's default;
 //   --flat-queries: fewer queries for the flat kind (a flat query scans every vector).
 #include <omp.h>
@@ -95,6 +96,9 @@ struct Options {
   size_t add = 1000;
   std::string json;
   bool keep = false;
+  // --fill DB --fill-model HEX [--fill-space video_vt]: only append n generated vectors (of the space's
+  // dimension) to a real store under one of its models, e.g. to time `vatt search` on a large store.
+  std::string fill_db, fill_model, fill_space = "video_vt";
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -170,12 +174,14 @@ bool is_test_source(uint64_t source) {
 }
 
 // Writes vectors number first, first + 1, ... (source = number / 100, clip = number % 100); returns seconds.
-double write_vectors(st::Db& db, const float* v, size_t n, int dim, uint64_t first, bool show) {
+double write_vectors(st::Db& db, const float* v, size_t n, int dim, uint64_t first, bool show,
+                     const st::ModelRecord* model = nullptr, st::Space space = kSpace) {
   st::EmbeddingStore store(db);
   st::ModelRecord info;
   info.id = kModel;
   info.checkpoint = "bench_search";
   info.config_name = "bench";
+  if (model) info = *model;  // appending to a real model: keep its record as it is
   const auto t0 = Clock::now();
   st::EmbeddingStore::Writer w(store, info);
   for (size_t i = 0; i < n; ++i) {
@@ -186,7 +192,7 @@ double write_vectors(st::Db& db, const float* v, size_t n, int dim, uint64_t fir
     e.start_us = static_cast<int64_t>(e.clip) * kClipUs;
     e.end_us = e.start_us + kClipUs;
     e.split = is_test_source(e.source) ? "test" : "train";
-    w.add(kSpace, e.source, e.clip, splitmix(num), e, v + i * dim, static_cast<size_t>(dim));
+    w.add(space, e.source, e.clip, splitmix(num), e, v + i * dim, static_cast<size_t>(dim));
     if ((i + 1) % kCommitEvery == 0) w.commit();
     if (show && (i + 1) % std::max<size_t>(1, n / 10) == 0)
       progress("write: {} / {} vectors ({:.0f} /s)", i + 1, n, static_cast<double>(i + 1) / secs(t0));
@@ -404,6 +410,12 @@ int main(int argc, char** argv) {
       o.add = std::strtoull(v.c_str(), nullptr, 10);
     else if (a == "--json")
       o.json = v;
+    else if (a == "--fill")
+      o.fill_db = v;
+    else if (a == "--fill-model")
+      o.fill_model = v;
+    else if (a == "--fill-space")
+      o.fill_space = v;
     else
       return usage();
   }
@@ -414,6 +426,30 @@ int main(int argc, char** argv) {
                  "bench_search: need --n >= 1000, --dim >= 1, --queries >= 1, --set random|clustered, "
                  "and non-empty --kinds, --ef-search, --nprobe\n");
     return usage();
+  }
+  if (!o.fill_db.empty()) {
+    const auto model = st::parse_hex_id(o.fill_model);
+    const auto space = st::space_from_name(o.fill_space);
+    if (!model || !space) {
+      std::fprintf(stderr, "bench_search: --fill needs --fill-model HEX and a known --fill-space\n");
+      return 2;
+    }
+    st::Db db(o.fill_db);
+    st::EmbeddingStore es(db);
+    auto rec = es.model(*model);
+    if (!rec || !rec->spaces.count(*space)) {
+      std::fprintf(stderr, "bench_search: %s has no %s vectors of model %s\n", o.fill_db.c_str(),
+                   o.fill_space.c_str(), o.fill_model.c_str());
+      return 2;
+    }
+    const int d = rec->spaces.at(*space).dim;
+    const Generator gen(d, "clustered", o.noise);
+    const auto data = gen.make(o.n, 1);
+    // Sources from 10^9 on: apart from the store's real ones.
+    const double s = write_vectors(db, data.data(), o.n, d, 100000000000ULL, true, &*rec, *space);
+    std::printf("appended %zu clustered %d-d vectors to %s (model %s, %s) in %.1f s\n", o.n, d,
+                o.fill_db.c_str(), o.fill_model.c_str(), o.fill_space.c_str(), s);
+    return 0;
   }
   const size_t nq = o.queries;
   const size_t flat_nq = o.flat_queries ? std::min(o.flat_queries, nq) : nq;
@@ -463,9 +499,9 @@ int main(int argc, char** argv) {
   f_sel.sources = std::unordered_set<uint64_t>(sel_set.begin(), sel_set.end());
   st::IndexOptions base;
   auto path_of = [&](size_t match) {
-    return match <= 20000 || static_cast<double>(match) <= base.exact_fraction * static_cast<double>(o.n)
+    return match <= 4096 || static_cast<double>(match) <= base.exact_fraction * static_cast<double>(o.n)
                ? "exact scan"
-               : "index + over-fetch";
+               : "index with an ID selector";
   };
 
   // 3. Per kind: build, reopen, queries per setting.
