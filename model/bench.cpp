@@ -138,7 +138,8 @@ ModelBenchResult run_model_bench(const ModelBenchOptions& o) {
         sink = out.video_vt.sum().item<float>() + out.text_vt.sum().item<float>();
       }
       (void)sink;
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (i >= o.warmup) times.push_back(ms);
     }
     const auto g0 = forward_gflops(config, 0.0);
@@ -183,24 +184,23 @@ std::string format_model_bench(const ModelBenchResult& r) {
        fmt("%.0f%%", r.drop_video * 100) + " audio " + fmt("%.0f%%", r.drop_audio * 100) + "  precision " +
        r.precision + "\n";
   s += "device " + r.device + " (" + r.device_name + ")  threads " + std::to_string(r.threads) + "\n";
+  const std::string matmul =
+      "matmul: fp32 " + fmt("%.1f", r.matmul_fp32_gflops) + " GFLOP/s  bf16 " +
+      fmt("%.1f", r.matmul_bf16_gflops) + " GFLOP/s  ->  " + (r.forward_only ? "" : "step ") + "at " +
+      fmt("%.1f%%", 100 * r.ratio_to_matmul) + " of the " + r.precision + " matmul rate\n";
   if (r.forward_only) {
     s += "inference (eval, no DropToken): " + fmt("%.1f", r.forward_ms) + " ms per batch  (" +
          fmt("%.2f", r.clips_per_s) + " clips/s)\n";
     s += "work: " + fmt("%.2f", r.train_gflop_per_step) + " GFLOP/batch (forward)  achieved " +
          fmt("%.1f", r.achieved_gflops) + " GFLOP/s\n";
-    s += "matmul: fp32 " + fmt("%.1f", r.matmul_fp32_gflops) + " GFLOP/s  bf16 " +
-         fmt("%.1f", r.matmul_bf16_gflops) + " GFLOP/s  ->  at " + fmt("%.1f%%", 100 * r.ratio_to_matmul) +
-         " of the " + r.precision + " matmul rate\n";
-    return s;
+    return s + matmul;
   }
   s += "step: forward " + fmt("%.1f", r.forward_ms) + " ms  backward " + fmt("%.1f", r.backward_ms) +
        " ms  optimiser " + fmt("%.1f", r.optimiser_ms) + " ms  total " + fmt("%.1f", r.step_ms) + " ms  (" +
        fmt("%.2f", r.clips_per_s) + " clips/s)\n";
   s += "work: " + fmt("%.1f", r.train_gflop_per_step) + " GFLOP/step (3x forward)  achieved " +
        fmt("%.1f", r.achieved_gflops) + " GFLOP/s\n";
-  s += "matmul: fp32 " + fmt("%.1f", r.matmul_fp32_gflops) + " GFLOP/s  bf16 " +
-       fmt("%.1f", r.matmul_bf16_gflops) + " GFLOP/s  ->  step at " + fmt("%.1f%%", 100 * r.ratio_to_matmul) +
-       " of the " + r.precision + " matmul rate\n";
+  s += matmul;
   s += "loss: first " + fmt("%.4f", r.loss_first) + "  last " + fmt("%.4f", r.loss_last) + "\n";
   return s + r.profile;
 }

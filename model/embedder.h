@@ -37,8 +37,8 @@ struct Embeddings {
 };
 
 /// Writes the weights of `checkpoint` (a file or a directory: its latest) to `out` in the safetensors format
-/// with the config, `vatt.step`, `vatt.blob` (the caller's blob) and `metadata` in `__metadata__`. Returns the checkpoint file read. Throws
-/// std::runtime_error naming the file.
+/// with the config, `vatt.step`, `vatt.blob` (the caller's blob) and `metadata` in `__metadata__`. Returns
+/// the checkpoint file read. Throws std::runtime_error naming the file.
 std::string export_safetensors(const std::string& checkpoint, const std::string& out,
                                const std::map<std::string, std::string>& metadata = {});
 

@@ -40,8 +40,8 @@ struct IndexOptions {
   int search_threads = 1;
   int build_threads = 0;  ///< 0 = all cores
   bool save = true;       ///< write the index file after a build or catch-up
-  /// A filter matching at most this fraction of the vectors (or at most 4,096 of them; 0.5% = 5,000 of 1M) is answered by an
-  /// exact scan of the matching vectors instead of the index.
+  /// A filter matching at most this fraction of the vectors (or at most 4,096 of them; 0.5% = 5,000 of 1M) is
+  /// answered by an exact scan of the matching vectors instead of the index.
   double exact_fraction = 0.005;
 };
 

@@ -53,7 +53,7 @@ for k in ("t2v", "v2t", "v2a", "a2v"):
           f"{s['chance_R@5']:9.1f}%   {s['R@5'] / s['chance_R@5']:8.1f}x")
 PY
 
-for q in "a red screen" "there is a checkerboard here"; do
+for q in "a red screen" "the checkerboard"; do
   echo
   echo "vatt search --db $out/store.db --text \"$q\" -k 5 --per-video"
   "$vatt" search --db "$out/store.db" --text "$q" -k 5 --per-video

@@ -16,7 +16,8 @@
 // Usage: bench_search [--n N] [--dim D] [--set random|clustered] [--kinds flat,hnsw,ivf] [--queries Q]
 //                     [--flat-queries Q] [--dir DIR] [--hnsw-m M] [--ef-construction E] [--ef-search 64,128]
 //                     [--nlist L] [--nprobe 16,32] [--noise S] [--add A] [--json FILE] [--keep]
-//        bench_search --fill DB --fill-model HEX [--fill-space video_vt] --n N   (append N vectors to a store)
+//        bench_search --fill DB --fill-model HEX [--fill-space video_vt] --n N   (append N vectors to a
+//        store)
 //   --noise: clustered noise norm (per-component sigma = S / sqrt(D)); --nlist 0: the index's default;
 //   --flat-queries: fewer queries for the flat kind (a flat query scans every vector).
 #include <omp.h>

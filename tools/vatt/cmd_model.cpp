@@ -59,9 +59,10 @@ int cmd_bench_model(const Args& args) {
       ("device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda[:N]")                 //
       ("n", po::value(&o.matmul_n)->default_value(o.matmul_n), "size of the yardstick matmul")           //
       ("set", po::value(&o.overrides)->composing(), "override a config field: name=value (repeatable)")  //
-      ("profile", po::bool_switch(&o.profile), "profile one more step: operators by self CPU time")    //
+      ("profile", po::bool_switch(&o.profile), "profile one more step: operators by self CPU time")      //
       ("forward", po::bool_switch(&o.forward_only),
-       "time inference (eval mode, no gradients, no DropToken: what the embed node runs) instead of training");
+       "time inference (eval mode, no gradients, no DropToken: what the embed node runs) instead of "
+       "training");
   po::positional_options_description pos;
   po::variables_map vm;
   const std::string usage =
