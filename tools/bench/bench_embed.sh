@@ -3,7 +3,7 @@
 # from a clip store (no decoding) and from video files (decoded on the fly), in fp32 and bf16, next to the
 # model-only inference rate (`vatt bench model --forward`: the same config, batch, input, precision and
 # threads on random data) measured in the same run. Target: the pipeline from a store within 10% of the
-# model-only rate.
+# model-only rate. From the store with one runtime worker (--threads 1), from files with all cores.
 # Usage: tools/bench/bench_embed.sh [WORKDIR]   (EPOCHS=N passes over the 1,002 stored clips, default 5)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -35,7 +35,7 @@ for prec in fp32 bf16; do
   printf "%-6s %-28s %10.1f %10s\n" $prec "model only (random data)" "$model" "1.00"
   for src in store files; do
     uri="$work/c1000.db"
-    extra=(--set src.epochs="$epochs")
+    extra=(--threads 1 --set src.epochs="$epochs")  # nothing to decode: the cores go to LibTorch
     if [ "$src" = files ]; then uri="$work/c1000/train"; extra=(); fi
     db="$work/emb-$src-$prec.db"
     rm -rf "$db" "$db.index"
