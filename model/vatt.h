@@ -2,9 +2,9 @@
 // projection heads into the video-audio and video-text spaces, word-vector loading and parameter counting.
 // Model-internal header: includes LibTorch.
 //
-//   video [B,T,H,W,3] -> VideoBackbone -> AGG [B,dv] -> g_v->va -> z_v,va [B,512] -> g_v->vt -> z_v,vt
-//   [B,256] audio [B,S]       -> AudioBackbone -> AGG [B,da] -> g_a->va -> z_a,va [B,512] text  [B,L,W] ids
-//   -> TextBackbone  -> AGG [B*L,dt] -> g_t->vt -> z_t,vt [B,L,256]
+//   video [B,T,H,W,3] -> VideoBackbone -> AGG [B,dv]   -> g_v->va -> z_v,va [B,512] -> g_v->vt -> z_v,vt [B,256]
+//   audio [B,S]       -> AudioBackbone -> AGG [B,da]   -> g_a->va -> z_a,va [B,512]
+//   text  [B,L,W] ids -> TextBackbone  -> AGG [B*L,dt] -> g_t->vt -> z_t,vt [B,L,256]
 #pragma once
 
 #include <torch/torch.h>

@@ -3,13 +3,15 @@
 // File format (YAML), every field:
 //   graph: NAME                      # required, a name for logs and metrics
 //   description: TEXT                # optional
-//   defaults: { queue: 64, policy: block }   # optional; bound and policy of every edge unless overridden
+//   defaults: { queue: 64, policy: block, threads: N }   # optional; bound and policy of every edge unless
+//                                    # overridden; threads: the runtime's workers unless --threads says
 //   nodes:                           # required, a list
 //     - id: ID                       # required, [A-Za-z0-9_]+, unique
 //       type: TYPE                   # required, a registered node type (`vatt nodes`)
 //       options: { NAME: VALUE }     # the type's options; missing ones take their defaults, required ones
-//       must be given concurrency: N               # optional, 1..the type's maximum ordered: [PORT, ...] #
-//       optional, input ports that restore the order of their sequence
+//                                    # must be given; a string value may refer to ${NODE.OPTION}
+//       concurrency: N               # optional, 1..the type's maximum
+//       ordered: [PORT, ...]         # optional, input ports that restore the order of their sequence
 //   edges:                           # required, a list; each either "A.PORT -> B.PORT" or a mapping:
 //     - { from: A.PORT, to: B.PORT, queue: N, policy: block|drop_oldest, back: true|false }
 //

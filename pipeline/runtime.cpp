@@ -57,8 +57,8 @@ struct Envelope {
   int32_t port = 0;         ///< consumer's input port
   int32_t edge = -1;        ///< global edge index
   bool tombstone = false;   ///< "seq N yields nothing here": keeps ordered ports from waiting forever
-  Firing* firing =
-      nullptr;  ///< producer's call to release when the consumer takes this (null: uncounted edge)
+  /// The producer's call to release when the consumer takes this (null: uncounted edge).
+  Firing* firing = nullptr;
 };
 
 void release(Firing* f);

@@ -1,11 +1,23 @@
 // The graph runtime: builds a oneTBB flow graph from a validated GraphSpec and runs it to completion.
 //
-// Per node:  [edge queue_node | sequencer_node (ordered port)]* -> limiter_node -> function_node(concurrency)
-// Per source: a thread calling produce(), throttled the same way.
-// Back-pressure: every firing of a node holds one slot of the node's limiter until each message it emitted on
-// a blocking edge has been taken by its consumer, and a call emits at most max_out messages per port; so a
-// blocking edge never holds more than its bound. drop_oldest edges never hold back the producer: when full,
-// the oldest waiting message is dropped and counted. Back edges (cycles) are unbounded and never block.
+// The runtime is a small scheduler of its own on top of oneTBB: each node is one oneTBB function_node
+// (its `concurrency`, queueing) behind an admission gate of ours; oneTBB's workers run the calls.
+//
+//   in-edge A --> lane A: FIFO                      --+
+//   in-edge B --> lane B: FIFO                      --+--> admission gate --> function_node --> process()
+//   ordered port --> lane: reorder buffer by seq    --+    (<= limit calls       (concurrency)      |
+//                                                           admitted)                             emit
+//                                                                                                   v
+//                    consumer takes a message <-- deliver to each out-edge's consumer lane <-- CallEmitter
+//
+// Gate: at most `limit` calls of a node are admitted and not yet released; waiting messages sit in lanes, one
+// FIFO per unordered in-edge and one reorder buffer per ordered port (released in sequence order; tombstones
+// stand for inputs that yield nothing), taken round-robin so that one busy edge cannot starve another.
+// Slots: a call (a Firing) holds its slot until every message it emitted on a blocking edge has been taken by
+// its consumer, and a call emits at most max_out messages per port, so a blocking edge never holds more than
+// its bound. drop_oldest edges never hold back the producer: when full, the oldest waiting message is dropped
+// and counted. Back edges (cycles) are unbounded and never block.
+// Sources: a thread each, calling produce(), throttled by the same slot count (woken at a low-water mark).
 #pragma once
 
 #include <memory>
@@ -18,8 +30,8 @@ namespace vatt::pipeline {
 
 struct RunOptions {
   int threads = 0;  ///< worker threads (0 = all cores)
-  double progress_interval =
-      -1;              ///< seconds between progress reports; <0: 1 s on a TTY, 10 s otherwise; 0: off
+  /// Seconds between progress reports; <0: 1 s on a TTY, 10 s otherwise; 0: off.
+  double progress_interval = -1;
   bool quiet = false;  ///< no progress and no summary logging
 };
 

@@ -5,11 +5,9 @@
 //   sources  [source_id u64]                 -> JSON {uri, fingerprint, options, cursor, clips, total}
 //   clips    [source_id u64][clip_index u64] -> JSON {uri, fingerprint, options, start_us, end_us, has_video,
 //                                                      has_audio, has_text, labels, split, captions}
-//   clips    [source_id][clip_index]['m']    -> decoded media (optional): header + frames + audio; RocksDB's
-//   block
+//   clips    [source_id][clip_index]['m']    -> decoded media (optional): header + frames + audio; RocksDB's block
 //                                               compression (Snappy) compresses it on disk
-//   texts    [source_id u64][clip_index u64] -> JSON [{start_us, end_us, text}, ...]; [0] is the clip's own
-//   text,
+//   texts    [source_id u64][clip_index u64] -> JSON [{start_us, end_us, text}, ...]; [0] is the clip's own text,
 //                                               the rest the nearest segments (MIL-NCE candidates)
 // Durability: each put() is one atomic write (the clip, its text, its media and the source cursor together)
 // through the write-ahead log: after a crash or kill -9 a clip is there whole or not at all; with `sync` it

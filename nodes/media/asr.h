@@ -20,12 +20,12 @@
 namespace vatt::nodes {
 
 struct AsrOptions {
-  double timeout_seconds =
-      30;  ///< no audio reaching the recogniser for this long = hung: DecodeError "timeout"
+  /// No audio reaching the recogniser for this long = hung: DecodeError "timeout".
+  double timeout_seconds = 30;
   bool require_video = false;  ///< stop early (no words, no error) when the source has no video stream
   double pause_seconds = 0.3;  ///< a silence this long between words starts a new segment
-  double max_segment_seconds =
-      3.0;  ///< a segment longer than this is split (align_text spreads words evenly)
+  /// A segment longer than this is split (align_text spreads words evenly).
+  double max_segment_seconds = 3.0;
 };
 
 /// One recognised word, times in microseconds on the source's time line.
