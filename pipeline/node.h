@@ -10,7 +10,10 @@
 // Invariants the runtime keeps for every node:
 //  - process() is called with at most `concurrency` calls in flight (1 = serial, never two at once).
 //  - One call emits at most `max_out` messages on each output port (what bounds every edge's occupancy).
-//  - An exception from process()/produce() becomes one ErrorRecord on `errors`; the run goes on.
+//  - An exception from process()/produce() becomes one ErrorRecord on `errors`; the run goes on. A node
+//    (not a source) whose last kMaxFailuresInARow calls all failed ends the run with exit 1 and the last
+//    reason: a run that can only fail stops instead of spinning.
+//  - A broken invariant (InvariantError, e.g. more than `max_out` messages from one call) fails the run.
 //  - flush() runs once after all input has been processed (also on SIGINT/SIGTERM), close() once at the end.
 #pragma once
 
@@ -19,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -82,6 +86,18 @@ inline OptionSpec required_option(std::string name, OptionType type, std::string
 class Node;
 struct NodeConfig;
 
+/// Calls in a row that all failed (threw, or reported errors and emitted nothing) after which a node ends the
+/// run with exit 1.
+constexpr int kMaxFailuresInARow = 100;
+/// produce() calls in a row that threw after which a source stops (bad inputs it reports are not counted).
+constexpr int kMaxSourceFailuresInARow = 1000;
+
+/// A broken invariant of the runtime's contract (a bug in a node, not bad input): it fails the run.
+class InvariantError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 struct NodeContract {
   std::string type;
   std::string doc;  ///< one line
@@ -123,6 +139,9 @@ class Emitter {
   /// Ends the run early and cleanly (a trainer that reached its step count): sources stop, in-flight work
   /// drains, every node is flushed and closed, the run completes with exit 0 and `reason` in its status.
   virtual void stop_run(const std::string& reason) = 0;
+  /// Ends the run early as a failure: the same drain, flush and close as stop_run, then exit 1 with `reason`
+  /// (a trainer that cannot go on). A broken invariant is a bug instead: throw InvariantError.
+  virtual void fail_run(const std::string& reason) = 0;
 };
 
 class Node {

@@ -112,6 +112,8 @@ struct NodeRt {
 
   std::atomic<uint64_t> in{0}, out{0}, errors{0}, busy_ticks{0};
   std::function<void(const std::string&)> stop_run;  // set by the runtime: Emitter::stop_run
+  std::function<void(const std::string&)> fail_run;  // set by the runtime: Emitter::fail_run
+  std::atomic<int> fail_streak{0};                   // calls in a row that failed
   mutable std::mutex err_mu;
   std::map<std::string, uint64_t> errors_by_kind;
 
@@ -223,7 +225,7 @@ class CallEmitter final : public Emitter {
   CallEmitter(NodeRt& n, Firing* f, const Envelope* input, bool flushing)
       : n_(n), f_(f), input_(input), flushing_(flushing) {
     if (n.out_edges.size() > emitted_.size())
-      throw std::logic_error("node '" + n.spec->id + "' has more than 16 output ports");
+      throw InvariantError("node '" + n.spec->id + "' has more than 16 output ports");
     emitted_.fill(0);
   }
 
@@ -231,11 +233,10 @@ class CallEmitter final : public Emitter {
     if (port < 0 || port >= static_cast<int>(n_.out_edges.size()))
       throw std::out_of_range("node '" + n_.spec->id + "' emitted on port " + std::to_string(port) +
                               ", which does not exist");
-    if (port == n_.errors_port) throw std::logic_error("use Emitter::error() for the errors port");
+    if (port == n_.errors_port) throw InvariantError("use Emitter::error() for the errors port");
     if (!flushing_ && ++emitted_[port] > n_.max_out)
-      throw std::logic_error("node '" + n_.spec->id + "' emitted more than " + std::to_string(n_.max_out) +
-                             " message(s) on port '" + n_.spec->contract->outputs[port].name +
-                             "' in one call");
+      throw InvariantError("node '" + n_.spec->id + "' emitted more than " + std::to_string(n_.max_out) +
+                           " message(s) on port '" + n_.spec->contract->outputs[port].name + "' in one call");
     Envelope env;
     env.stream_seq = stream_seq(port);
     if (!msg.has_key())
@@ -246,9 +247,21 @@ class CallEmitter final : public Emitter {
   }
 
   void stop_run(const std::string& reason) override { n_.stop_run("node '" + n_.spec->id + "': " + reason); }
+  void fail_run(const std::string& reason) override { n_.fail_run("node '" + n_.spec->id + "': " + reason); }
+
+  /// Did this call fail: errors reported and nothing emitted on a data port.
+  bool failed() const {
+    if (errors_ == 0) return false;
+    for (size_t p = 0; p < n_.out_edges.size(); ++p)
+      if (static_cast<int>(p) != n_.errors_port && emitted_[p]) return false;
+    return true;
+  }
+  const std::string& last_error() const { return last_error_; }
 
   void error(const std::string& kind, const std::string& reason) override {
     n_.errors.fetch_add(1, std::memory_order_relaxed);
+    ++errors_;
+    last_error_ = kind + ": " + reason;
     {
       std::lock_guard<std::mutex> lk(n_.err_mu);
       n_.errors_by_kind[kind]++;
@@ -288,6 +301,8 @@ class CallEmitter final : public Emitter {
   const Envelope* input_;
   bool flushing_;
   std::array<int, 16> emitted_;
+  int errors_ = 0;
+  std::string last_error_;
 };
 
 size_t terminal_width() {
@@ -308,6 +323,7 @@ struct Runtime::Impl {
   std::atomic<int> stop_signal{0};
   std::mutex stop_mu;
   std::string stop_reason;  // a node's reason when it ended the run (stop_signal 0)
+  std::string run_failure;  // a node's reason when it failed the run (Emitter::fail_run)
   Clock::time_point t0 = Clock::now();
   uint64_t tick0 = ticks();
   std::string construct_failure;
@@ -368,7 +384,16 @@ struct Runtime::Impl {
         }
       }
     }
-    for (auto& nr : nodes) nr->stop_run = [this](const std::string& why) { request_stop(0, why); };
+    for (auto& nr : nodes) {
+      nr->stop_run = [this](const std::string& why) { request_stop(0, why); };
+      nr->fail_run = [this](const std::string& why) {
+        {
+          std::lock_guard<std::mutex> lk(stop_mu);
+          if (run_failure.empty()) run_failure = why;
+        }
+        request_stop(0, why);
+      };
+    }
     for (auto& nr : nodes) {
       int th = 0;
       for (auto& port : nr->out_edges)
@@ -426,12 +451,21 @@ struct Runtime::Impl {
       const uint64_t t = ticks();
       try {
         nr.node->process(env.port, env.msg, em);
+      } catch (const InvariantError& ex) {  // a broken invariant: a bug, not bad input
+        em.error("bug", ex.what());
+        em.fail_run(std::string("broken invariant: ") + ex.what());
       } catch (const std::exception& ex) {
         em.error("exception", ex.what());
       } catch (...) {
         em.error("exception", "unknown exception");
       }
       nr.busy_ticks.fetch_add(ticks() - t, std::memory_order_relaxed);
+      if (!em.failed()) {
+        nr.fail_streak.store(0, std::memory_order_relaxed);
+      } else if (nr.fail_streak.fetch_add(1, std::memory_order_relaxed) + 1 == kMaxFailuresInARow) {
+        em.fail_run("its last " + std::to_string(kMaxFailuresInARow) +
+                    " inputs all failed, so the run can only fail (the last: " + em.last_error() + ")");
+      }
     }
     em.finish();
     release(f);
@@ -463,8 +497,9 @@ struct Runtime::Impl {
       }
       nr.busy_ticks.fetch_add(ticks() - t, std::memory_order_relaxed);
       release(f);
-      if (consecutive_failures >= 1000) {
-        spdlog::error("{}: source failed 1000 times in a row; stopping it", nr.spec->id);
+      if (consecutive_failures >= kMaxSourceFailuresInARow) {
+        spdlog::error("{}: source failed {} times in a row; stopping it", nr.spec->id,
+                      kMaxSourceFailuresInARow);
         break;
       }
       if (!more) break;
@@ -624,6 +659,10 @@ struct Runtime::Impl {
     if (tty) console_progress_done();
 
     RunMetrics m = snapshot();
+    if (failure.empty()) {
+      std::lock_guard<std::mutex> lk(stop_mu);
+      failure = run_failure;
+    }
     if (!failure.empty()) return finish(std::move(m), 1, "failed", failure);
     const int sig = stop_signal.load();
     if (sig)

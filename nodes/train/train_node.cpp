@@ -103,7 +103,7 @@ class TrainNode final : public pipeline::Node {
         fatal_ = std::string("cannot start training: ") + e.what();
         done_ = true;
         spdlog::error("train: {}", fatal_);
-        out.stop_run("training aborted");
+        out.fail_run(fatal_);
         return finish_call();
       }
     }
@@ -146,7 +146,7 @@ class TrainNode final : public pipeline::Node {
           std::string("training aborted at step ") + std::to_string(trainer_->steps_done()) + ": " + e.what();
       done_ = true;
       spdlog::error("train: {}", fatal_);
-      out.stop_run("training aborted");
+      out.fail_run(fatal_);
       return finish_call();
     }
     {
@@ -184,10 +184,6 @@ class TrainNode final : public pipeline::Node {
 
   void flush(pipeline::Emitter&) override {
     if (trainer_ && saved_at_ != trainer_->steps_done() && fatal_.empty()) save();
-  }
-
-  void close() override {
-    if (!fatal_.empty()) throw std::runtime_error(fatal_);
   }
 
   std::optional<Progress> progress() const override {

@@ -76,10 +76,16 @@ TEST(Cli, BrokenGraphPrintsFileLineColAndExits2) {
 TEST(Cli, UsageErrorsExit2AndHelpExits0) {
   EXPECT_EQ(run_vatt({}).exit_code, 2);
   EXPECT_EQ(run_vatt({"frobnicate"}).exit_code, 2);
-  EXPECT_EQ(run_vatt({"run"}).exit_code, 2);
+  {
+    // A missing graph is named as the argument it is, not as an option.
+    auto r = run_vatt({"run"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.output.find("vatt: missing GRAPH (a file argument)"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("--graph"), std::string::npos) << r.output;
+  }
   EXPECT_EQ(run_vatt({"run", "x.yaml", "--no-such-flag"}).exit_code, 2);
   EXPECT_EQ(run_vatt({"check", "/nonexistent.yaml"}).exit_code, 2);
-  for (const char* cmd : {"run", "check", "nodes", "version", "bench"}) {
+  for (const char* cmd : {"run", "check", "nodes", "version", "bench", "search", "models", "export"}) {
     auto r = run_vatt({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd << r.output;
     EXPECT_NE(r.output.find("usage: vatt"), std::string::npos) << cmd;

@@ -91,6 +91,17 @@ TEST(PretrainGraph, ABatchThatDoesNotFitTheModelIsAnErrorNamingTheShapes) {
   EXPECT_GT(m["nodes"]["train"]["errors_by_kind"]["bad_batch"].get<int>(), 0);
   EXPECT_NE(r.output.find("video 8x48x48, model expects 8x32x32 (frames, crop)"), std::string::npos)
       << r.output;
+  // The same mistake with an endless source (epochs 0) can only fail: the run stops with the reason (it used
+  // to print warnings for ever).
+  auto endless = run_vatt({"run", std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml", "--progress", "0",
+                           "--set", "src.uri=" + media_dir(), "--set", "src.asr=off", "--set",
+                           "tok.vocab=" + vocab, "--set", "train.checkpoint_dir=", "--set", "batch.size=2",
+                           "--set", "aug.crop=48", "--set", "src.epochs=0"});
+  EXPECT_EQ(endless.exit_code, 1) << endless.output;
+  EXPECT_NE(endless.output.find("node 'train': its last 100 inputs all failed, so the run can only fail (the "
+                                "last: bad_batch: "),
+            std::string::npos)
+      << endless.output;
   fs::remove_all(dir);
 }
 

@@ -202,5 +202,41 @@ TEST(Runtime, NodeThatFailsToOpenFailsTheRunWithItsName) {
       << bad.failure;
 }
 
+TEST(Runtime, ARunWhoseNodeFailsEveryMessageStopsWithTheReasonInsteadOfSpinning) {
+  // An endless source into a node that fails every message: the run ends with exit 1 after
+  // kMaxFailuresInARow failures in a row, naming the node and its last error.
+  auto m = run_yaml(chain(0, 8, 2, "fail_every: 1", ""));
+  EXPECT_EQ(m.exit_code, 1) << m.status;
+  EXPECT_NE(m.failure.find("node 'work': its last 100 inputs all failed, so the run can only fail (the last: "
+                           "exception: "),
+            std::string::npos)
+      << m.failure;
+  EXPECT_GE(m.node("work")->errors, 100u);
+  EXPECT_LT(m.node("work")->errors, 200u) << "it went on long after the limit";
+  // Failures that are not all in a row do not stop a run.
+  auto ok = run_yaml(chain(1000, 8, 2, "fail_every: 2", ""));
+  EXPECT_EQ(ok.exit_code, 0) << ok.failure;
+  EXPECT_EQ(ok.node("work")->errors, 500u);
+}
+
+TEST(Runtime, ANodeCanFailTheRunAndABrokenInvariantFailsItToo) {
+  const std::string g =
+      "graph: f\nnodes:\n  - { id: src, type: counter }\n  - { id: x, type: fails_the_run, options: { after: "
+      "50 } }\n  - { id: log, type: log }\nedges:\n  - src.out -> x.in\n  - src.errors -> log.in\n";
+  auto m = run_yaml(g);
+  EXPECT_EQ(m.exit_code, 1);
+  EXPECT_EQ(m.failure, "node 'x': gave up after 50 inputs");
+  EXPECT_EQ(m.status, "failed");
+  auto bug = run_yaml(
+      "graph: b\nnodes:\n  - { id: src, type: counter }\n  - { id: x, type: emits_twice }\n"
+      "  - { id: sink, type: null }\n  - { id: log, type: log }\nedges:\n  - src.out -> x.in\n"
+      "  - x.out -> sink.in\n  - src.errors -> log.in\n  - x.errors -> log.in\n");
+  EXPECT_EQ(bug.exit_code, 1);
+  EXPECT_NE(
+      bug.failure.find("node 'x': broken invariant: node 'x' emitted more than 1 message(s) on port 'out'"),
+      std::string::npos)
+      << bug.failure;
+}
+
 }  // namespace
 }  // namespace vatt::test

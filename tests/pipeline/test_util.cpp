@@ -10,6 +10,27 @@ namespace vatt::test {
 
 namespace {
 class Sink final : public pipeline::Node {};
+
+/// Emits every input twice on a port whose contract allows one message per call: a broken invariant.
+class EmitsTwice final : public pipeline::Node {
+ public:
+  void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
+    out.emit(0, in);
+    out.emit(0, in);
+  }
+};
+
+/// Ends the run as a failure at its `after`-th input.
+class FailsTheRun final : public pipeline::Node {
+ public:
+  explicit FailsTheRun(int64_t after) : after_(after) {}
+  void process(int, const pipeline::Message&, pipeline::Emitter& out) override {
+    if (++seen_ == after_) out.fail_run("gave up after " + std::to_string(after_) + " inputs");
+  }
+
+ private:
+  int64_t after_, seen_ = 0;
+};
 }  // namespace
 
 const pipeline::Registry& test_registry() {
@@ -40,6 +61,23 @@ const pipeline::Registry& test_registry() {
       throw std::runtime_error("no such device");
     };
     r.add(f);
+    pipeline::NodeContract t;
+    t.type = "emits_twice";
+    t.doc = "test node that breaks max_out";
+    t.inputs = {{"in", "any", ""}};
+    t.outputs = {{"out", "@in", ""}};
+    t.create = [](const pipeline::NodeConfig&) { return std::make_unique<EmitsTwice>(); };
+    r.add(t);
+    pipeline::NodeContract g;
+    g.type = "fails_the_run";
+    g.doc = "test node that calls fail_run";
+    g.inputs = {{"in", "any", ""}};
+    g.errors_port = false;
+    g.options = {pipeline::int_option("after", 10, "inputs before it fails the run", 1)};
+    g.create = [](const pipeline::NodeConfig& c) {
+      return std::make_unique<FailsTheRun>(c.options.get_int("after"));
+    };
+    r.add(g);
     return r;
   }();
   return reg;

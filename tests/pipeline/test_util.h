@@ -10,8 +10,9 @@
 
 namespace vatt::test {
 
-/// Shipped node types plus `needs_path` (a required string option), `takes_batch` (input typed "batch") and
-/// `fails_to_construct` (its factory throws).
+/// Shipped node types plus `needs_path` (a required string option), `takes_batch` (input typed "batch"),
+/// `fails_to_construct` (its factory throws), `emits_twice` (breaks max_out) and `fails_the_run` (calls
+/// Emitter::fail_run at its `after`-th input).
 const pipeline::Registry& test_registry();
 
 /// Loads `yaml` (named "test.yaml" in messages) and runs it with `threads` workers, no progress output.

@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -30,6 +31,17 @@ inline std::optional<int> parse_args(const Args& args, const std::string& usage,
       return 0;
     }
     po::notify(vm);
+  } catch (const po::required_option& e) {
+    // A positional argument (declared hidden) is missing: say so in the command's words, not as an option.
+    std::string name = e.get_option_name();
+    while (!name.empty() && name[0] == '-') name.erase(0, 1);
+    if (hidden.find_nothrow(name, false)) {
+      for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      std::cerr << "vatt: missing " << name << " (a file argument)\n" << usage << "\n";
+    } else {
+      std::cerr << "vatt: " << e.what() << "\n" << usage << "\n" << opts << "\n";
+    }
+    return 2;
   } catch (const po::error& e) {
     std::cerr << "vatt: " << e.what() << "\n" << usage << "\n" << opts << "\n";
     return 2;
