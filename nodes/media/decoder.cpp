@@ -203,34 +203,8 @@ std::string DecodeOptions::digest() const {
   return hex64(fnv1a64(s.str()));
 }
 
-namespace {
-DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
-                        const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop);
-}  // namespace
-
 DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
                          const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop) {
-  uint64_t emitted_up_to = opt.first_clip;  // clips [first_clip, emitted_up_to) reached the sink
-  auto counting = [&](Clip&& c) {
-    emitted_up_to = std::max<uint64_t>(emitted_up_to, c.clip_index + 1);
-    return sink(std::move(c));
-  };
-  try {
-    return decode_once(uri, opt, counting, stop);
-  } catch (const DecodeError& e) {
-    if (e.kind() != "seek_stall") throw;
-  }
-  DecodeOptions again = opt;
-  again.seek = false;
-  again.first_clip = emitted_up_to;
-  DecodeStats s = decode_once(uri, again, counting, stop);
-  s.seek_fell_back = true;
-  return s;
-}
-
-namespace {
-DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
-                        const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop) {
   ensure_gstreamer();
   opt.validate();
   const double fps = opt.fps;
@@ -357,16 +331,6 @@ DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
     resume_frame = start_of(next);
     if (resume_frame < 0) return stats;  // every clip of the source was delivered before
   }
-  if (opt.first_clip > 0 && opt.seek) {
-    // Seek once the pipeline has prerolled (a seek before that fails on some demuxers). Frames and samples
-    // before the target that still arrive (a failed or inexact seek) are dropped by the placement below.
-    const auto wait = static_cast<GstClockTime>(opt.timeout_seconds * 1e9);
-    if (gst_element_get_state(ph.p, nullptr, nullptr, wait) == GST_STATE_CHANGE_FAILURE) poll_bus();
-    const auto target = static_cast<gint64>(std::llround(static_cast<double>(resume_frame) * 1e9 / fps));
-    stats.seeked = gst_element_seek_simple(
-        ph.p, GST_FORMAT_TIME, static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
-        target);
-  }
   int fw = 0, fh = 0;
   GstVideoInfo vinfo;
   gst_video_info_init(&vinfo);
@@ -464,7 +428,6 @@ DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
   };
 
   auto last_data = Clock::now();
-  bool data_since_seek = false;
   bool more = true;
   while (more && (!veos || !aeos)) {
     if (stop && stop->load()) return stats;
@@ -483,12 +446,6 @@ DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
     if (!smp) {
       if (gst_app_sink_is_eos(GST_APP_SINK(first))) (first == vsink ? veos : aeos) = true;
       if (second && gst_app_sink_is_eos(GST_APP_SINK(second))) (second == vsink ? veos : aeos) = true;
-      if (stats.seeked && !data_since_seek &&
-          Clock::now() - last_data >
-              std::min<std::chrono::duration<double>>(timeout, std::chrono::seconds(5))) {
-        ph.hung = true;
-        throw DecodeError("seek_stall", "no data within 5 s of the resume seek");
-      }
       if (Clock::now() - last_data > timeout) {
         ph.hung = true;
         throw DecodeError("timeout", "decoder stalled: no data for " + seconds_text(opt.timeout_seconds));
@@ -497,7 +454,6 @@ DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
       continue;
     }
     last_data = Clock::now();
-    data_since_seek = true;
     GstBuffer* buf = gst_sample_get_buffer(smp);
     if (from == vsink) {
       GstCaps* caps = gst_sample_get_caps(smp);
@@ -556,6 +512,4 @@ DecodeStats decode_once(const std::string& uri, const DecodeOptions& opt,
   }
   return stats;
 }
-}  // namespace
-
 }  // namespace vatt::nodes

@@ -36,15 +36,10 @@ struct DecodeOptions {
   int64_t max_pixels = 7680LL * 4320;  ///< larger source frames are rejected (memory)
   bool require_video = true;           ///< false: audio-only sources give audio-only clips
   int video_buffers = 4;               ///< appsink bound on decoded frames waiting (memory)
-  /// Resume: clips before this index are not emitted. The decoder seeks (accurate, flushing) to the first
-  /// wanted clip's start when the source allows it, else it decodes from the start and drops what comes
-  /// before. Not part of digest(): it changes where decoding starts, not which clips a source has.
+  /// Resume: clips before this index are not emitted; the source is decoded from its start and what comes
+  /// before is dropped (seeking there was tried and removed: a flushing accurate seek right after preroll
+  /// stalled intermittently). Not part of digest(): it changes what is emitted, not which clips a source has.
   uint64_t first_clip = 0;
-  /// Resume by seeking (else decode from the start and drop what comes before). Off by default: a flushing
-  /// accurate seek right after preroll stalled intermittently (twice in fresh-clone CI-like runs, once after
-  /// data had started), so decode-and-drop is the safe default until that is understood. A seek that yields
-  /// no data within min(timeout, 5 s) falls back to decode-and-drop.
-  bool seek = false;
 
   /// Checks ranges; throws std::invalid_argument naming the option.
   void validate() const;
@@ -66,10 +61,8 @@ class DecodeError : public std::runtime_error {
 
 struct DecodeStats {
   uint64_t clips = 0;
-  uint64_t frames = 0;          ///< frames received from the video appsink
-  uint64_t samples = 0;         ///< audio samples received
-  bool seeked = false;          ///< first_clip > 0 and the seek to it succeeded
-  bool seek_fell_back = false;  ///< the seek stalled; the source was decoded from its start instead
+  uint64_t frames = 0;   ///< frames received from the video appsink
+  uint64_t samples = 0;  ///< audio samples received
 };
 
 /// Initialises GStreamer once per process (thread-safe). Throws std::runtime_error if it cannot.

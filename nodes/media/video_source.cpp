@@ -16,7 +16,7 @@
 //
 // Resume (`resume_db`: the clip store this graph writes to): a source whose record there has the same content
 // fingerprint and options and is complete is skipped without decoding; one that is half done is decoded from
-// its first missing clip (decoded from the start, clips before it dropped; see DecodeOptions::seek).
+// its first missing clip (decoded from the start, clips before it dropped; see DecodeOptions::first_clip).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

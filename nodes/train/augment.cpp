@@ -36,12 +36,12 @@ AugmentDraw draw_augment(int height, int width, const AugmentOptions& o, uint64_
     break;
   }
   d.flip = u01(rng) < o.flip_p;
-  d.color = u01(rng) < o.color_p;
+  d.colour = u01(rng) < o.colour_p;
   d.brightness = (2 * u01(rng) - 1) * o.brightness;
   d.saturation = 1 + (2 * u01(rng) - 1) * o.saturation;
   d.contrast = 1 + (2 * u01(rng) - 1) * o.contrast;
   d.hue = (2 * u01(rng) - 1) * o.hue;
-  if (!d.color) d.brightness = 0, d.saturation = 1, d.contrast = 1, d.hue = 0;
+  if (!d.colour) d.brightness = 0, d.saturation = 1, d.contrast = 1, d.hue = 0;
   return d;
 }
 
@@ -136,7 +136,7 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
         }
       }
     }
-    if (d.color) {
+    if (d.colour) {
       const float bright = static_cast<float>(d.brightness), con = static_cast<float>(d.contrast);
       double mean[3] = {0, 0, 0};
       for (size_t k = 0; k < plane; ++k)

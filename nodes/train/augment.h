@@ -14,7 +14,7 @@ struct AugmentOptions {
   double min_area = 0.08, max_area = 1.0;     ///< crop area relative to the frame
   double min_aspect = 0.5, max_aspect = 2.0;  ///< crop width / height (drawn log-uniformly)
   double flip_p = 0.5;
-  double color_p = 0.8;              ///< probability that the colour change happens at all
+  double colour_p = 0.8;             ///< probability that the colour change happens at all
   double brightness = 32.0 / 255.0;  ///< delta drawn from [-b, b]
   double saturation = 0.4;           ///< factor drawn from [1-s, 1+s]
   double contrast = 0.4;             ///< factor drawn from [1-c, 1+c]
@@ -25,7 +25,7 @@ struct AugmentOptions {
 struct AugmentDraw {
   int x = 0, y = 0, w = 0, h = 0;
   bool flip = false;
-  bool color = false;
+  bool colour = false;
   double brightness = 0, saturation = 1, contrast = 1, hue = 0;
 };
 

@@ -20,7 +20,7 @@ class AugmentNode final : public pipeline::Node {
     o_.crop = static_cast<int>(cfg.options.get_int("crop"));
     o_.train = cfg.options.get_string("mode") == "train";
     o_.flip_p = cfg.options.get_bool("flip") ? 0.5 : 0.0;
-    o_.color_p = cfg.options.get_bool("color") ? 0.8 : 0.0;
+    o_.colour_p = cfg.options.get_bool("colour") ? 0.8 : 0.0;
     o_.min_area = cfg.options.get_float("min_area");
   }
 
@@ -74,7 +74,7 @@ void register_augment(pipeline::Registry& registry) {
       pipeline::string_option("mode", "train", "train: random crop/flip/colour; eval: centre crop",
                               {"train", "eval"}),
       pipeline::bool_option("flip", true, "horizontal flip with p = 0.5 (train)"),
-      pipeline::bool_option("color", true, "colour change with p = 0.8 (train)"),
+      pipeline::bool_option("colour", true, "colour change with p = 0.8 (train)"),
       pipeline::float_option("min_area", 0.08, "smallest crop area relative to the frame (train)", 0.01, 1.0),
       pipeline::int_option("seed", 0, "augmentation seed (the same seed gives the same crops)", 0),
   };

@@ -29,8 +29,8 @@ TEST(Augment, CropAreaAndAspectStayWithinTheSpecBounds) {
       EXPECT_LE(aspect, 2.0 / 0.93) << s;
     }
     flips += d.flip;
-    colours += d.color;
-    if (d.color) {
+    colours += d.colour;
+    if (d.colour) {
       EXPECT_LE(std::abs(d.brightness), 32.0 / 255.0 + 1e-12);
       EXPECT_GE(d.saturation, 0.6);
       EXPECT_LE(d.saturation, 1.4);
@@ -97,9 +97,9 @@ TEST(Augment, ColourChangeIsTheSameOnEveryFrameAndStaysInRange) {
   // Identical frames in, identical frames out (one draw for the clip).
   for (int k = 1; k < T; ++k) std::copy(in.begin(), in.begin() + H * W * 3, in.begin() + k * H * W * 3);
   AugmentOptions o;
-  o.color_p = 1.0;
+  o.colour_p = 1.0;
   auto d = draw_augment(H, W, o, 7);
-  ASSERT_TRUE(d.color);
+  ASSERT_TRUE(d.colour);
   std::vector<uint8_t> out(static_cast<size_t>(T) * o.crop * o.crop * 3);
   apply_augment(in.data(), T, H, W, d, o.crop, out.data());
   const size_t plane = static_cast<size_t>(o.crop) * o.crop * 3;
@@ -108,7 +108,7 @@ TEST(Augment, ColourChangeIsTheSameOnEveryFrameAndStaysInRange) {
   // Brightness alone moves every channel of a mid-grey by the same delta.
   std::vector<uint8_t> grey(static_cast<size_t>(H) * W * 3, 128), g2(grey.size());
   AugmentDraw b;
-  b.w = W, b.h = H, b.color = true, b.brightness = 20.0 / 255.0;
+  b.w = W, b.h = H, b.colour = true, b.brightness = 20.0 / 255.0;
   apply_augment(grey.data(), 1, H, W, b, W, g2.data());
   for (uint8_t v : g2) ASSERT_EQ(v, 148);
 }
@@ -122,7 +122,7 @@ TEST(Augment, EvaluationIsACentreCropOfTheShortSide) {
   EXPECT_EQ(d.x, 40);
   EXPECT_EQ(d.y, 0);
   EXPECT_FALSE(d.flip);
-  EXPECT_FALSE(d.color);
+  EXPECT_FALSE(d.colour);
 }
 
 TEST(Augment, RejectsAWindowOutsideTheFrame) {

@@ -83,7 +83,7 @@ struct Concept {
   const char* look;     // what it looks like (README)
   Wave wave;
   Vary vary;
-  uint32_t color;  // ARGB for kShade
+  uint32_t colour;  // ARGB for kShade
 };
 
 // Tones: concept i gets 200 * 15^(i/11) Hz (geometric from 200 to 3000 Hz, a ratio of 1.28 between
@@ -163,7 +163,7 @@ struct Video {
   std::string id() const { return split + "/" + name; }
 };
 
-std::string hex_color(uint32_t argb) {
+std::string hex_colour(uint32_t argb) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%08x", argb);
   return buf;
@@ -194,7 +194,7 @@ std::string variation(const Concept& c, Rng& r) {
       const uint32_t fg = 0xff000000u | static_cast<uint32_t>(r.range(0xd8, 0xff)) << 16 |
                           static_cast<uint32_t>(r.range(0xd8, 0xff)) << 8 |
                           static_cast<uint32_t>(r.range(0xd8, 0xff));
-      p += " foreground-color=" + hex_color(fg) + " background-color=" + hex_color(grey(r.range(0, 0x20)));
+      p += " foreground-color=" + hex_colour(fg) + " background-color=" + hex_colour(grey(r.range(0, 0x20)));
       break;
     }
     case Vary::kScroll:
@@ -204,17 +204,17 @@ std::string variation(const Concept& c, Rng& r) {
       p += " horizontal-speed=" + std::to_string(r.range(-3, 3));
       break;
     case Vary::kGrey:
-      p += " foreground-color=" + hex_color(grey(r.range(0xd0, 0xff))) +
-           " background-color=" + hex_color(grey(r.range(0, 0x30)));
+      p += " foreground-color=" + hex_colour(grey(r.range(0xd0, 0xff))) +
+           " background-color=" + hex_colour(grey(r.range(0, 0x30)));
       break;
     case Vary::kShade: {
       uint32_t argb = 0xff000000u;
       for (int shift = 0; shift <= 16; shift += 8) {
-        const int base = static_cast<int>((c.color >> shift) & 0xff);
+        const int base = static_cast<int>((c.colour >> shift) & 0xff);
         const int v = base ? base - r.range(0, 0x30) : r.range(0, 0x30);
         argb |= static_cast<uint32_t>(v) << shift;
       }
-      p += " foreground-color=" + hex_color(argb);
+      p += " foreground-color=" + hex_colour(argb);
       break;
     }
     case Vary::kRipple: {
@@ -225,7 +225,7 @@ std::string variation(const Concept& c, Rng& r) {
     }
     case Vary::kBar:
       p += " horizontal-speed=" + std::to_string(sign() * r.range(2, 5)) +
-           " foreground-color=" + hex_color(grey(r.range(0xd0, 0xff)));
+           " foreground-color=" + hex_colour(grey(r.range(0xd0, 0xff)));
       break;
     case Vary::kStripes:
       p += " kx=" + std::to_string(r.range(14, 26)) + " kt=" + std::to_string(sign() * r.range(10, 40));
