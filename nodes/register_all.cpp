@@ -8,7 +8,7 @@ void register_all_nodes(pipeline::Registry& registry) {
   register_passthrough(registry);
   register_batch(registry);
   register_log(registry);
-  register_null(registry);
+  register_discard(registry);
   register_video_source(registry);
   register_clip_store(registry);
   register_augment(registry);

@@ -13,7 +13,7 @@ void register_counter(pipeline::Registry& registry);
 void register_passthrough(pipeline::Registry& registry);
 void register_batch(pipeline::Registry& registry);
 void register_log(pipeline::Registry& registry);
-void register_null(pipeline::Registry& registry);
+void register_discard(pipeline::Registry& registry);
 void register_video_source(pipeline::Registry& registry);
 void register_clip_store(pipeline::Registry& registry);
 void register_augment(pipeline::Registry& registry);

@@ -56,10 +56,7 @@ std::string list_names(const std::vector<std::string>& names) {
 
 class Loader {
  public:
-  Loader(std::string file, const Registry& reg, const std::string& text) : file_(std::move(file)), reg_(reg) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines_.push_back(line);
-  }
+  Loader(std::string file, const Registry& reg) : file_(std::move(file)), reg_(reg) {}
 
   GraphSpec load(const YAML::Node& root, const std::vector<std::string>& sets) {
     spec_.file = file_;
@@ -85,7 +82,9 @@ class Loader {
     apply_sets(sets);
     check_required_options();
     resolve_references();
+    resolve_number_references();
     parse_edges(root["edges"], root);
+    if (diags_.empty()) default_error_edges();
     if (diags_.empty()) check_structure(root);
     if (!diags_.empty()) throw GraphError(diags_);
     return std::move(spec_);
@@ -99,16 +98,8 @@ class Loader {
   void error(const YAML::Node& n, const std::string& msg) { diags_.push_back({loc(n), msg}); }
   void error(const Location& at, const std::string& msg) { diags_.push_back({at, msg}); }
 
-  // A plain `null`/`~` is a YAML null, which yaml-cpp cannot tell from an empty value; the node type `null`
-  // must still be writable unquoted, so read the literal text at the node's position.
   std::optional<std::string> type_text(const YAML::Node& n) const {
     if (n.IsScalar()) return n.Scalar();
-    if (!n.IsNull()) return std::nullopt;
-    auto m = n.Mark();
-    if (m.line < 0 || m.line >= static_cast<int>(lines_.size())) return std::nullopt;
-    std::string rest = lines_[m.line].substr(std::min<size_t>(m.column, lines_[m.line].size()));
-    for (const char* lit : {"null", "Null", "NULL", "~"})
-      if (rest.rfind(lit, 0) == 0) return std::string("null");
     return std::nullopt;
   }
 
@@ -134,8 +125,13 @@ class Loader {
                                (why.empty() ? std::string() : "; " + why));
         else
           spec_.default_threads = static_cast<int>(std::get<int64_t>(*v));
+      } else if (key == "errors") {
+        if (!kv.second.IsScalar() || kv.second.Scalar().empty())
+          error(kv.second, "errors: expected NODE.PORT, the input every unconnected errors port goes to");
+        else
+          errors_target_ = kv.second, has_errors_target_ = true;
       } else {
-        error(kv.first, "unknown key '" + key + "' in defaults; expected queue, policy or threads");
+        error(kv.first, "unknown key '" + key + "' in defaults; expected queue, policy, threads or errors");
       }
     }
   }
@@ -212,6 +208,10 @@ class Loader {
             if (!os) {
               error(kv.first, "unknown option '" + name + "' for node '" + ns.id + "' (type " + c.type +
                                   "); expected one of: " + option_names(c));
+              continue;
+            }
+            if (note_number_reference(ns.id, *os, kv.second, loc(kv.second))) {
+              values[name] = placeholder(*os);
               continue;
             }
             std::string why;
@@ -320,6 +320,11 @@ class Loader {
                       "); expected one of: " + option_names(*ns.contract) + ", concurrency");
         continue;
       }
+      if (note_number_reference(id, *os, value, at)) {
+        ns.options.set(name, placeholder(*os));
+        continue;
+      }
+      number_refs_.erase({id, name});  // a literal --set replaces a reference the file gave
       std::string why;
       auto v = convert_yaml(value, os->type, &why);
       if (!v && os->type == OptionType::String) v = Value(text);
@@ -334,6 +339,75 @@ class Loader {
       }
       ns.options.set(name, *v);
     }
+  }
+
+  // A number or bool option whose whole value is "${NODE.OPTION}" takes that option's value (of the same type;
+  // an integer may feed a float), so a shape is written once. Returns true when `value` is such a reference.
+  bool note_number_reference(const std::string& node, const OptionSpec& os, const YAML::Node& value,
+                             const Location& at) {
+    if (os.type == OptionType::String || os.type == OptionType::StringList || !value.IsScalar()) return false;
+    static const std::regex ref(R"(^\$\{([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\}$)");
+    std::smatch m;
+    const std::string s = value.Scalar();
+    if (!std::regex_match(s, m, ref)) return false;
+    number_refs_[{node, os.name}] = NumberRef{m[1], m[2], at};
+    return true;
+  }
+  static Value placeholder(const OptionSpec& os) {
+    if (os.default_value) return *os.default_value;
+    if (os.type == OptionType::Bool) return Value(false);
+    if (os.type == OptionType::Float) return Value(0.0);
+    return Value(int64_t{0});
+  }
+
+  void resolve_number_references() {
+    std::set<std::pair<std::string, std::string>> resolving;
+    std::function<bool(const std::pair<std::string, std::string>&)> resolve =
+        [&](const std::pair<std::string, std::string>& key) -> bool {
+      auto it = number_refs_.find(key);
+      if (it == number_refs_.end()) return true;  // a literal (or already resolved) value
+      const NumberRef r = it->second;
+      const std::string self = key.first + "." + key.second;
+      auto fail = [&] {
+        number_refs_.erase(key);
+        return false;
+      };
+      if (!resolving.insert(key).second) {
+        error(r.at,
+              "option '" + key.second + "' of node '" + key.first + "': reference cycle through " + self);
+        return fail();
+      }
+      const int from = spec_.node_index(r.node);
+      const int to = spec_.node_index(key.first);
+      if (from < 0 || !spec_.nodes[from].options.has(r.option)) {
+        error(r.at, "option '" + key.second + "' of node '" + key.first + "': '${" + r.node + "." + r.option +
+                        "}' does not name an option of a node of this graph (expected ${NODE.OPTION})");
+        return fail();
+      }
+      if (!resolve({r.node, r.option})) return fail();
+      const Value v = spec_.nodes[from].options.all().at(r.option);
+      const OptionSpec* os = spec_.nodes[to].contract->option(key.second);
+      std::optional<Value> out;
+      if (os->type == OptionType::Int && std::holds_alternative<int64_t>(v)) out = v;
+      if (os->type == OptionType::Float && std::holds_alternative<double>(v)) out = v;
+      if (os->type == OptionType::Float && std::holds_alternative<int64_t>(v))
+        out = Value(static_cast<double>(std::get<int64_t>(v)));
+      if (os->type == OptionType::Bool && std::holds_alternative<bool>(v)) out = v;
+      if (!out) {
+        error(r.at, "option '" + key.second + "' of node '" + key.first + "' refers to ${" + r.node + "." +
+                        r.option + "} = " + value_to_string(v) + ", which is not of its type");
+        return fail();
+      }
+      if (auto bad = os->check(*out); !bad.empty()) {
+        error(r.at, "option '" + key.second + "' of node '" + key.first + "': expected " + bad + ", got " +
+                        value_to_string(*out) + " (from ${" + r.node + "." + r.option + "})");
+        return fail();
+      }
+      spec_.nodes[to].options.set(key.second, *out);
+      number_refs_.erase(key);
+      return true;
+    };
+    while (!number_refs_.empty()) resolve(number_refs_.begin()->first);
   }
 
   // "${NODE.OPTION}" inside a string option is replaced by that node's option value (after --set and
@@ -476,6 +550,32 @@ class Loader {
     return true;
   }
 
+  // defaults.errors: NODE.PORT: an edge from every errors port that no edge consumes (the target's own
+  // errors port excepted: a node cannot consume its own errors).
+  void default_error_edges() {
+    if (!has_errors_target_) return;
+    const std::string to = errors_target_.Scalar();
+    int node = -1, port = -1;
+    if (!endpoint(to, errors_target_, false, &node, &port)) return;
+    std::vector<bool> consumed(spec_.nodes.size(), false);
+    for (const auto& e : spec_.edges)
+      if (e.from_port == spec_.nodes[e.from_node].contract->errors_index()) consumed[e.from_node] = true;
+    for (size_t i = 0; i < spec_.nodes.size(); ++i) {
+      const auto& c = *spec_.nodes[i].contract;
+      if (c.errors_index() < 0 || consumed[i] || static_cast<int>(i) == node) continue;
+      EdgeSpec es;
+      es.at = loc(errors_target_);
+      es.capacity = spec_.default_queue;
+      es.policy = spec_.default_policy;
+      es.from_node = static_cast<int>(i);
+      es.from_port = c.errors_index();
+      es.to_node = node;
+      es.to_port = port;
+      es.text = spec_.nodes[i].id + ".errors -> " + to;
+      spec_.edges.push_back(es);
+    }
+  }
+
   void parse_edges(const YAML::Node& edges, const YAML::Node& root) {
     if (!edges) return error(root, "missing 'edges:' (a list of \"A.PORT -> B.PORT\")");
     if (!edges.IsSequence()) return error(edges, "'edges' must be a list of \"A.PORT -> B.PORT\"");
@@ -570,11 +670,13 @@ class Loader {
       for (int p = 0; p < c.output_count(); ++p) {
         if (out_count[i][p]) continue;
         if (p == c.errors_index()) {
-          error(ns.at, "the errors port of node '" + ns.id + "' is not consumed; connect it, e.g. '" + ns.id +
-                           ".errors -> log.in' with a node of type log");
+          error(ns.at,
+                "the errors port of node '" + ns.id + "' is not consumed; connect it, e.g. '" + ns.id +
+                    ".errors -> log.in' with a node of type log, or give every errors port a home with "
+                    "'defaults: { errors: log.in }'");
         } else if (!c.outputs[p].optional) {
           error(ns.at, "output port '" + c.outputs[p].name + "' of node '" + ns.id +
-                           "' is not connected; connect it (a node of type null discards messages)");
+                           "' is not connected; connect it (a node of type discard discards messages)");
         }
       }
     }
@@ -708,7 +810,13 @@ class Loader {
 
   std::string file_;
   const Registry& reg_;
-  std::vector<std::string> lines_;
+  struct NumberRef {
+    std::string node, option;
+    Location at;
+  };
+  std::map<std::pair<std::string, std::string>, NumberRef> number_refs_;  // (node, option) -> its reference
+  YAML::Node errors_target_;                                              // defaults.errors, when given
+  bool has_errors_target_ = false;
   std::set<std::string> declared_ids_;
   GraphSpec spec_;
   std::vector<Diagnostic> diags_;
@@ -725,7 +833,7 @@ GraphSpec load_graph_text(const std::string& text, const std::string& name, cons
     throw GraphError(
         {Diagnostic{Location{name, e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg}});
   }
-  return Loader(name, registry, text).load(root, sets);
+  return Loader(name, registry).load(root, sets);
 }
 
 GraphSpec load_graph_file(const std::string& path, const Registry& registry,

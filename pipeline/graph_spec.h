@@ -3,13 +3,16 @@
 // File format (YAML), every field:
 //   graph: NAME                      # required, a name for logs and metrics
 //   description: TEXT                # optional
-//   defaults: { queue: 64, policy: block, threads: N }   # optional; bound and policy of every edge unless
-//                                    # overridden; threads: the runtime's workers unless --threads says
+//   defaults: { queue: 64, policy: block, threads: N, errors: log.in }   # optional; bound and policy of
+//                                    # every edge unless overridden; threads: the runtime's workers unless
+//                                    # --threads says; errors: where every errors port that no edge
+//                                    # consumes goes
 //   nodes:                           # required, a list
 //     - id: ID                       # required, [A-Za-z0-9_]+, unique
 //       type: TYPE                   # required, a registered node type (`vatt nodes`)
 //       options: { NAME: VALUE }     # the type's options; missing ones take their defaults, required ones
-//                                    # must be given; a string value may refer to ${NODE.OPTION}
+//                                    # must be given; a string value may contain ${NODE.OPTION}, a
+//                                    # number or bool value may be exactly "${NODE.OPTION}"
 //       concurrency: N               # optional, 1..the type's maximum
 //       ordered: [PORT, ...]         # optional, input ports that restore the order of their sequence
 //   edges:                           # required, a list; each either "A.PORT -> B.PORT" or a mapping:

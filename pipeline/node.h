@@ -28,6 +28,7 @@
 
 #include "pipeline/message.h"
 #include "pipeline/value.h"
+#include "pipeline/worker.h"
 
 namespace vatt::pipeline {
 
@@ -125,6 +126,8 @@ struct NodeConfig {
   const NodeContract* contract = nullptr;
   Options options;
   int concurrency = 1;
+  /// Which data-parallel worker this process is (from the runner: nodes never read the environment).
+  WorkerInfo worker;
 };
 
 /// Where a node sends its results. Valid only during the call it was passed to.

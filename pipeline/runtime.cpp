@@ -352,7 +352,7 @@ struct Runtime::Impl {
       }
       if (construct_failure.empty()) {
         try {
-          NodeConfig cfg{rt->spec->id, &c, rt->spec->options, rt->spec->concurrency};
+          NodeConfig cfg{rt->spec->id, &c, rt->spec->options, rt->spec->concurrency, opts.worker};
           rt->node = c.create(cfg);
         } catch (const std::exception& e) {
           construct_failure = "node '" + rt->spec->id + "' (" + c.type + "): " + e.what();

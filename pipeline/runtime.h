@@ -33,6 +33,7 @@ struct RunOptions {
   /// Seconds between progress reports; <0: 1 s on a TTY, 10 s otherwise; 0: off.
   double progress_interval = -1;
   bool quiet = false;  ///< no progress and no summary logging
+  WorkerInfo worker;   ///< this process's data-parallel rank and world, handed to every node
 };
 
 class Runtime {

@@ -1,6 +1,7 @@
-// Which data-parallel worker this process is: RANK and WORLD_SIZE from the environment (set by `vatt run
-// --rank/--world-size`, by `vatt launch`, or by any launcher using the same variables as torchrun). Sources
-// read their shard from it; the trainer joins the process group of that size.
+// Which data-parallel worker this process is: RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT from the
+// environment (set by `vatt launch` or any launcher using the same variables as torchrun), read once by the
+// runner (`vatt run`, whose --rank/--world-size/--master-* flags override them) and handed to every node in
+// its NodeConfig: sources read their shard from it, the trainer joins the process group of that size.
 #pragma once
 
 #include <string>

@@ -41,7 +41,6 @@
 #include "nodes/media/decoder.h"
 #include "nodes/media/subtitles.h"
 #include "nodes/register_all.h"
-#include "pipeline/worker.h"
 #include "storage/clip_store.h"
 
 namespace vatt::nodes {
@@ -125,7 +124,7 @@ class VideoSource final : public pipeline::Node {
     resume_db_ = o.get_string("resume_db");
     epochs_ = o.get_int("epochs");
     shuffle_ = o.get_bool("shuffle");
-    const auto w = pipeline::worker_info();
+    const auto& w = cfg.worker;
     rank_ = w.rank;
     world_ = w.world_size;
     if (asr_ != "auto" && asr_ != "off" && asr_ != "force")

@@ -20,7 +20,7 @@ std::string endless_graph(const std::string& report) {
          "nodes:\n"
          "  - { id: src, type: counter, options: { count: 0, rate: 2000 } }\n"
          "  - { id: batch, type: batch, options: { size: 1000000 } }\n"
-         "  - { id: sink, type: null, options: { report: " +
+         "  - { id: sink, type: discard, options: { report: " +
          report +
          " } }\n"
          "  - { id: log, type: log }\n"
@@ -107,7 +107,7 @@ TEST(Cli, NodesListsEveryContract) {
   auto j = nlohmann::json::parse(r.output);
   std::vector<std::string> types;
   for (const auto& c : j) types.push_back(c["type"]);
-  for (const char* t : {"batch", "counter", "log", "null", "passthrough"})
+  for (const char* t : {"batch", "counter", "log", "discard", "passthrough"})
     EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
   auto text = run_vatt({"nodes", "counter"});
   EXPECT_NE(text.output.find("option count: int = 1000"), std::string::npos) << text.output;

@@ -41,7 +41,8 @@ TEST(GraphFiles, DemoGraphRunsAndReportsMetrics) {
   EXPECT_EQ(n["log"]["in"], 30);
   for (const auto& e : j["edges"]) EXPECT_LE(e["max_depth"].get<int>(), e["capacity"].get<int>()) << e.dump();
   // The summary table names every node.
-  for (const char* id : {"src (counter)", "work (passthrough)", "batch (batch)", "sink (null)", "log (log)"})
+  for (const char* id :
+       {"src (counter)", "work (passthrough)", "batch (batch)", "sink (discard)", "log (log)"})
     EXPECT_NE(r.output.find(id), std::string::npos) << id;
   std::remove(metrics.c_str());
 }

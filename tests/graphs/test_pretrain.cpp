@@ -85,6 +85,7 @@ TEST(PretrainGraph, ABatchThatDoesNotFitTheModelIsAnErrorNamingTheShapes) {
                      "--set",      "train.checkpoint_dir=",
                      "--set",      "batch.size=2",
                      "--set",      "aug.crop=48",
+                     "--set",      "train.crop=32",  // the graph ties them; undo that to make the mistake
                      "--set",      "src.epochs=1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;  // bad batches are data errors, the run goes on
   auto m = read_json(metrics);
@@ -93,10 +94,16 @@ TEST(PretrainGraph, ABatchThatDoesNotFitTheModelIsAnErrorNamingTheShapes) {
       << r.output;
   // The same mistake with an endless source (epochs 0) can only fail: the run stops with the reason (it used
   // to print warnings for ever).
-  auto endless = run_vatt({"run", std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml", "--progress", "0",
-                           "--set", "src.uri=" + media_dir(), "--set", "src.asr=off", "--set",
-                           "tok.vocab=" + vocab, "--set", "train.checkpoint_dir=", "--set", "batch.size=2",
-                           "--set", "aug.crop=48", "--set", "src.epochs=0"});
+  auto endless = run_vatt({"run",        std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml",
+                           "--progress", "0",
+                           "--set",      "src.uri=" + media_dir(),
+                           "--set",      "src.asr=off",
+                           "--set",      "tok.vocab=" + vocab,
+                           "--set",      "train.checkpoint_dir=",
+                           "--set",      "batch.size=2",
+                           "--set",      "aug.crop=48",
+                           "--set",      "train.crop=32",
+                           "--set",      "src.epochs=0"});
   EXPECT_EQ(endless.exit_code, 1) << endless.output;
   EXPECT_NE(endless.output.find("node 'train': its last 100 inputs all failed, so the run can only fail (the "
                                 "last: bad_batch: "),

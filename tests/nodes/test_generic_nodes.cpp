@@ -10,7 +10,7 @@ namespace {
 TEST(GenericNodes, AllAreRegisteredWithContracts) {
   pipeline::Registry r;
   register_all_nodes(r);
-  for (const char* t : {"counter", "passthrough", "batch", "log", "null"}) {
+  for (const char* t : {"counter", "passthrough", "batch", "log", "discard"}) {
     const auto* c = r.find(t);
     ASSERT_NE(c, nullptr) << t;
     EXPECT_FALSE(c->doc.empty()) << t;
@@ -28,7 +28,7 @@ TEST(GenericNodes, CounterKeysAndPayloadReachTheBatch) {
 nodes:
   - { id: src, type: counter, options: { count: 7, source: 42, payload_bytes: 3 } }
   - { id: batch, type: batch, ordered: [in], options: { size: 7 } }
-  - { id: sink, type: null }
+  - { id: sink, type: discard }
   - { id: log, type: log }
 edges:
   - src.out -> batch.in
@@ -52,7 +52,7 @@ edges:
   cap.create = [](const pipeline::NodeConfig&) { return std::make_unique<Capture>(); };
   r.add(cap);
   std::string text = g;
-  text.replace(text.find("type: null"), 10, "type: capture");
+  text.replace(text.find("type: discard"), 13, "type: capture");
   auto spec = pipeline::load_graph_text(text, "g.yaml", r);
   pipeline::RunOptions ro;
   ro.progress_interval = 0;
@@ -78,7 +78,7 @@ TEST(GenericNodes, OptionConstraintsAreCheckedWhenTheGraphIsLoaded) {
     pipeline::load_graph_text(R"(graph: g
 nodes:
   - { id: src, type: counter, options: { count: -1 } }
-  - { id: sink, type: null }
+  - { id: sink, type: discard }
   - { id: log, type: log, options: { level: loud } }
 edges:
   - src.out -> sink.in

@@ -17,7 +17,7 @@ const char* kValid = R"(graph: t
 nodes:
   - { id: src, type: counter, options: { count: 10 } }
   - { id: work, type: passthrough }
-  - { id: sink, type: null }
+  - { id: sink, type: discard }
   - { id: log, type: log }
 edges:
   - src.out -> work.in
@@ -117,14 +117,14 @@ TEST(GraphLoader, DuplicateEdge) {
 
 TEST(GraphLoader, PortTypeMismatchThroughAPassThrough) {
   // counter -> passthrough -> takes_batch: passthrough forwards 'count', the sink expects 'batch'.
-  auto g = replace(kValid, "{ id: sink, type: null }", "{ id: sink, type: takes_batch }");
+  auto g = replace(kValid, "{ id: sink, type: discard }", "{ id: sink, type: takes_batch }");
   auto p = problems(g);
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0],
             "9:5: type mismatch on edge work.out -> sink.in: work.out sends 'count' but input 'in' of node "
             "'sink' expects 'batch'");
   // With a batch node in between the types agree.
-  g = replace(kValid, "{ id: sink, type: null }",
+  g = replace(kValid, "{ id: sink, type: discard }",
               "{ id: sink, type: takes_batch }\n  - { id: b, type: batch }");
   g = replace(g, "work.out -> sink.in", "work.out -> b.in\n  - b.out -> sink.in\n  - b.errors -> log.in");
   EXPECT_TRUE(problems(g).empty());
@@ -135,14 +135,14 @@ TEST(GraphLoader, UnconsumedErrorsPort) {
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0],
             "4:5: the errors port of node 'work' is not consumed; connect it, e.g. 'work.errors -> log.in' "
-            "with a node of type log");
+            "with a node of type log, or give every errors port a home with 'defaults: { errors: log.in }'");
 }
 
 TEST(GraphLoader, UnconnectedInputAndOutput) {
   auto p = problems(replace(kValid, "  - work.out -> sink.in\n", ""));
   ASSERT_EQ(p.size(), 2u);
   EXPECT_EQ(p[0],
-            "4:5: output port 'out' of node 'work' is not connected; connect it (a node of type null "
+            "4:5: output port 'out' of node 'work' is not connected; connect it (a node of type discard "
             "discards messages)");
   EXPECT_EQ(p[1], "5:5: input port 'in' of node 'sink' is not connected (nothing would reach it)");
 }
@@ -153,7 +153,7 @@ nodes:
   - { id: src, type: counter }
   - { id: a, type: passthrough }
   - { id: b, type: passthrough }
-  - { id: sink, type: null }
+  - { id: sink, type: discard }
   - { id: log, type: log }
 edges:
   - src.out -> a.in
@@ -185,7 +185,7 @@ TEST(GraphLoader, OrderedPortNeedsOneLosslessSequence) {
 nodes:
   - { id: s1, type: counter }
   - { id: s2, type: counter }
-  - { id: sink, type: null, ordered: [in] }
+  - { id: sink, type: discard, ordered: [in] }
   - { id: log, type: log }
 edges:
   - s1.out -> sink.in
@@ -198,7 +198,7 @@ edges:
   EXPECT_EQ(p[0],
             "5:5: input 'in' of node 'sink' is ordered, but its messages come from 2 sequences (s1.out, "
             "s2.out); order can be restored within one sequence only");
-  auto lossy = replace(kValid, "{ id: sink, type: null }", "{ id: sink, type: null, ordered: [in] }");
+  auto lossy = replace(kValid, "{ id: sink, type: discard }", "{ id: sink, type: discard, ordered: [in] }");
   lossy = replace(lossy, "- src.out -> work.in", "- { from: src.out, to: work.in, policy: drop_oldest }");
   p = problems(lossy);
   ASSERT_EQ(p.size(), 1u);
@@ -407,6 +407,74 @@ TEST(GraphLoaderReferences, DoubleDollarWritesALiteralReference) {
   spec = load(replace(kRefs, "{ path: /data }", "{ path: \"$${nosuch.x}\" }"));
   EXPECT_EQ(path_of(spec, "a"), "${nosuch.x}");
   EXPECT_EQ(path_of(spec, "b"), "${nosuch.x}/x");
+}
+
+TEST(GraphLoader, DefaultsErrorsGivesEveryUnconsumedErrorsPortAnEdge) {
+  const std::string g = R"(graph: d
+defaults: { errors: log.in }
+nodes:
+  - { id: src, type: counter }
+  - { id: work, type: passthrough }
+  - { id: sink, type: discard }
+  - { id: log, type: log }
+edges:
+  - src.out -> work.in
+  - work.out -> sink.in
+  - { from: work.errors, to: log.in, queue: 7 }
+)";
+  auto spec = pipeline::load_graph_text(g, "test.yaml", test_registry());
+  std::vector<std::string> texts;
+  for (const auto& e : spec.edges) texts.push_back(e.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"src.out -> work.in", "work.out -> sink.in",
+                                             "work.errors -> log.in", "src.errors -> log.in"}));
+  EXPECT_EQ(spec.edges[2].capacity, 7) << "an explicit errors edge is kept as written, not doubled";
+  // Without the default the same graph names the port that nobody consumes and both ways to fix it.
+  auto p = problems(replace(g, "defaults: { errors: log.in }\n", ""));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("the errors port of node 'src' is not consumed"), std::string::npos) << p[0];
+  EXPECT_NE(p[0].find("defaults: { errors: log.in }"), std::string::npos) << p[0];
+  auto bad = problems(replace(g, "errors: log.in", "errors: nowhere.in"));
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("2:"), std::string::npos) << bad[0];
+  EXPECT_NE(bad[0].find("unknown node 'nowhere'"), std::string::npos) << bad[0];
+}
+
+TEST(GraphLoader, ANumberOptionMayTakeAnotherNodesOptionByReference) {
+  // A shape written once: work.spin_us and work.fail_every follow src.count, after --set and defaults.
+  const std::string g = replace(kValid, "{ id: work, type: passthrough }",
+                                "{ id: work, type: passthrough, options: { spin_us: \"${src.count}\", "
+                                "fail_every: \"${work.spin_us}\" } }");
+  auto spec = pipeline::load_graph_text(g, "test.yaml", test_registry());
+  const auto& work = spec.nodes[static_cast<size_t>(spec.node_index("work"))].options;
+  EXPECT_EQ(work.get_int("spin_us"), 10);
+  EXPECT_EQ(work.get_int("fail_every"), 10);  // a chain
+  auto set = pipeline::load_graph_text(g, "test.yaml", test_registry(), {"src.count=7"});
+  EXPECT_EQ(set.nodes[static_cast<size_t>(set.node_index("work"))].options.get_int("fail_every"), 7);
+  auto literal = pipeline::load_graph_text(g, "test.yaml", test_registry(), {"work.spin_us=3"});
+  EXPECT_EQ(literal.nodes[static_cast<size_t>(literal.node_index("work"))].options.get_int("fail_every"), 3);
+  // An integer feeds a float; a --set may itself be a reference.
+  auto f = pipeline::load_graph_text(kValid, "test.yaml", test_registry(), {"src.rate=${src.count}"});
+  EXPECT_DOUBLE_EQ(f.nodes[static_cast<size_t>(f.node_index("src"))].options.get_float("rate"), 10.0);
+  // Errors name the referring option, once each.
+  auto unknown = problems(replace(kValid, "{ id: work, type: passthrough }",
+                                  "{ id: work, type: passthrough, options: { spin_us: \"${src.nope}\" } }"));
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_NE(unknown[0].find("option 'spin_us' of node 'work': '${src.nope}' does not name an option"),
+            std::string::npos)
+      << unknown[0];
+  auto cycle = problems(replace(kValid, "{ id: work, type: passthrough }",
+                                "{ id: work, type: passthrough, options: { spin_us: \"${work.sleep_us}\", "
+                                "sleep_us: \"${work.spin_us}\" } }"));
+  ASSERT_EQ(cycle.size(), 1u) << cycle.size();
+  EXPECT_NE(cycle[0].find("reference cycle"), std::string::npos) << cycle[0];
+  auto type = problems(kValid, {"src.rate=1.5", "work.spin_us=${src.rate}"});
+  ASSERT_EQ(type.size(), 1u);
+  EXPECT_NE(type[0].find("refers to ${src.rate} = 1.5, which is not of its type"), std::string::npos)
+      << type[0];
+  auto range = problems(kValid, {"src.count=2000000000", "src.payload_bytes=${src.count}"});
+  ASSERT_EQ(range.size(), 1u);
+  EXPECT_NE(range[0].find("option 'payload_bytes' of node 'src': expected"), std::string::npos) << range[0];
+  EXPECT_NE(range[0].find("(from ${src.count})"), std::string::npos) << range[0];
 }
 
 }  // namespace

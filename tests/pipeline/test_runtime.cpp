@@ -27,7 +27,7 @@ std::string chain(int count, int queue, int conc, const std::string& work_opts, 
          "  - { id: work, type: passthrough, concurrency: " +
          std::to_string(conc) + ", options: { " + work_opts +
          " } }\n"
-         "  - { id: sink, type: null, options: { " +
+         "  - { id: sink, type: discard, options: { " +
          sink_opts + " }" + sink_extra +
          " }\n"
          "  - { id: log, type: log, options: { level: debug } }\n"
@@ -143,7 +143,7 @@ TEST(Runtime, BatchFlushesItsRemainderAtTheEnd) {
 nodes:
   - { id: src, type: counter, options: { count: 103 } }
   - { id: batch, type: batch, ordered: [in], options: { size: 10 } }
-  - { id: sink, type: null }
+  - { id: sink, type: discard }
   - { id: log, type: log }
 edges:
   - src.out -> batch.in
@@ -229,7 +229,7 @@ TEST(Runtime, ANodeCanFailTheRunAndABrokenInvariantFailsItToo) {
   EXPECT_EQ(m.status, "failed");
   auto bug = run_yaml(
       "graph: b\nnodes:\n  - { id: src, type: counter }\n  - { id: x, type: emits_twice }\n"
-      "  - { id: sink, type: null }\n  - { id: log, type: log }\nedges:\n  - src.out -> x.in\n"
+      "  - { id: sink, type: discard }\n  - { id: log, type: log }\nedges:\n  - src.out -> x.in\n"
       "  - x.out -> sink.in\n  - src.errors -> log.in\n  - x.errors -> log.in\n");
   EXPECT_EQ(bug.exit_code, 1);
   EXPECT_NE(

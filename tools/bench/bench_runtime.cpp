@@ -51,7 +51,7 @@ double run_runtime(const vatt::pipeline::Registry& reg, long n, int threads, lon
       "  - { id: c, type: passthrough" +
       work +
       " }\n"
-      "  - { id: sink, type: null }\n"
+      "  - { id: sink, type: discard }\n"
       "  - { id: log, type: log }\n"
       "edges:\n"
       "  - src.out -> a.in\n  - a.out -> b.in\n  - b.out -> c.in\n  - c.out -> sink.in\n"

@@ -100,16 +100,22 @@ int cmd_run(const Args& args) {
                      opts, pos, vm, hidden))
     return *rc;
   spdlog::set_level(spdlog::level::from_str(log_level));
-  // Data parallel: the flags become the torchrun-style variables every node reads (pipeline/worker.h).
-  if (world_size > 0) setenv("WORLD_SIZE", std::to_string(world_size).c_str(), 1);
-  if (rank >= 0) setenv("RANK", std::to_string(rank).c_str(), 1);
-  if (!master_addr.empty()) setenv("MASTER_ADDR", master_addr.c_str(), 1);
-  if (master_port > 0) setenv("MASTER_PORT", std::to_string(master_port).c_str(), 1);
+  // Data parallel: the torchrun-style variables (vatt launch sets them), overridden by the flags; the result
+  // reaches every node through its NodeConfig.
   pipeline::WorkerInfo worker;
   try {
     worker = pipeline::worker_info();
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "vatt run: %s\n", e.what());
+    return 2;
+  }
+  if (world_size > 0) worker.world_size = world_size;
+  if (rank >= 0) worker.rank = rank;
+  if (!master_addr.empty()) worker.master_addr = master_addr;
+  if (master_port > 0) worker.master_port = master_port;
+  if (worker.rank >= worker.world_size) {
+    std::fprintf(stderr, "vatt run: --rank %d is not below --world-size %d\n", worker.rank,
+                 worker.world_size);
     return 2;
   }
   if (worker.world_size > 1) {
@@ -131,6 +137,7 @@ int cmd_run(const Args& args) {
   pipeline::RunOptions ro;
   ro.threads = threads > 0 ? threads : spec->default_threads;
   ro.progress_interval = progress;
+  ro.worker = worker;
   pipeline::Runtime runtime(*spec, ro);
   std::atomic<bool> done{false};
   std::thread watcher([&] {

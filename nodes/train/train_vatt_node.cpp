@@ -17,7 +17,6 @@
 #include "nodes/register_all.h"
 #include "nodes/train/eval_input.h"
 #include "nodes/train/train_clip.h"
-#include "pipeline/worker.h"
 
 namespace vatt::nodes {
 namespace {
@@ -54,7 +53,7 @@ class TrainNode final : public pipeline::Node {
     opts_.hard_negatives = o.get_int("hard_negatives");
     opts_.negatives_memory = o.get_int("negatives_memory");
     log_every_ = o.get_int("log_every");
-    const auto w = pipeline::worker_info();
+    const auto& w = cfg.worker;
     opts_.rank = w.rank;
     opts_.world_size = w.world_size;
     opts_.master_addr = w.master_addr;

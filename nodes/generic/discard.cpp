@@ -1,7 +1,7 @@
-// `null`: a sink that discards messages; can be slow (to test back-pressure) and can check that keys arrive
+// `discard`: a sink that discards messages; can be slow (to test back-pressure) and can check that keys arrive
 // in increasing order per source (to test ordered ports). An order violation fails the run at close.
 //
-//   --in(any)--> null
+//   --in(any)--> discard
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -14,9 +14,9 @@
 namespace vatt::nodes {
 namespace {
 
-class NullSink final : public pipeline::Node {
+class DiscardSink final : public pipeline::Node {
  public:
-  explicit NullSink(const pipeline::NodeConfig& cfg)
+  explicit DiscardSink(const pipeline::NodeConfig& cfg)
       : sleep_us_(cfg.options.get_int("sleep_us")),
         check_order_(cfg.options.get_bool("check_order")),
         report_(cfg.options.get_string("report")),
@@ -66,9 +66,9 @@ class NullSink final : public pipeline::Node {
 
 }  // namespace
 
-void register_null(pipeline::Registry& registry) {
+void register_discard(pipeline::Registry& registry) {
   pipeline::NodeContract c;
-  c.type = "null";
+  c.type = "discard";
   c.doc = "sink that discards messages; optionally slow, optionally checks key order";
   c.inputs = {{"in", "any", "messages to discard"}};
   c.errors_port = false;
@@ -80,7 +80,7 @@ void register_null(pipeline::Registry& registry) {
                               "at close, write {received, order_violations} as JSON to this file"),
       pipeline::int_option("stop_after", 0, "end the run cleanly after this many messages; 0 = never", 0),
   };
-  c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<NullSink>(cfg); };
+  c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<DiscardSink>(cfg); };
   registry.add(std::move(c));
 }
 
