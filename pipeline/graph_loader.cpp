@@ -508,7 +508,7 @@ class Loader {
       for (const auto& os : ns.contract->options) {
         if (ns.options.has(os.name)) continue;
         if (os.default_value) {
-          ns.options.set(os.name, *os.default_value);
+          ns.options.set_default(os.name, *os.default_value);
         } else {
           error(ns.at, "node '" + ns.id + "' (type " + ns.contract->type + ") is missing required option '" +
                            os.name + "' (" + option_type_name(os.type) + ": " + os.doc + ")");

@@ -79,6 +79,10 @@ inline OptionSpec string_option(std::string name, std::string def, std::string d
   return OptionSpec{std::move(name),   OptionType::String, Value(std::move(def)), std::move(doc), {}, {},
                     std::move(choices)};
 }
+inline OptionSpec list_option(std::string name, std::vector<std::string> def, std::string doc) {
+  return OptionSpec{
+      std::move(name), OptionType::StringList, Value(std::move(def)), std::move(doc), {}, {}, {}};
+}
 /// An option without a default: the graph must give it.
 inline OptionSpec required_option(std::string name, OptionType type, std::string doc) {
   return OptionSpec{std::move(name), type, std::nullopt, std::move(doc), {}, {}, {}};

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -30,9 +31,14 @@ std::optional<Value> convert_yaml(const YAML::Node& node, OptionType type, std::
 class Options {
  public:
   Options() = default;
-  explicit Options(std::map<std::string, Value> values) : values_(std::move(values)) {}
+  /// Every value in `values` counts as given (written in the graph file).
+  explicit Options(std::map<std::string, Value> values) : values_(std::move(values)) {
+    for (const auto& kv : values_) given_.insert(kv.first);
+  }
 
   bool has(const std::string& name) const { return values_.count(name) != 0; }
+  /// The graph file, a --set or a reference gave this option (false: it holds the contract's default).
+  bool given(const std::string& name) const { return given_.count(name) != 0; }
   int64_t get_int(const std::string& name) const { return get<int64_t>(name); }
   double get_float(const std::string& name) const { return get<double>(name); }
   bool get_bool(const std::string& name) const { return get<bool>(name); }
@@ -40,7 +46,12 @@ class Options {
   const std::vector<std::string>& get_list(const std::string& name) const {
     return get<std::vector<std::string>>(name);
   }
-  void set(const std::string& name, Value v) { values_[name] = std::move(v); }
+  void set(const std::string& name, Value v) {
+    values_[name] = std::move(v);
+    given_.insert(name);
+  }
+  /// The contract's default for an option the graph did not give.
+  void set_default(const std::string& name, Value v) { values_[name] = std::move(v); }
   const std::map<std::string, Value>& all() const { return values_; }
 
  private:
@@ -54,6 +65,7 @@ class Options {
     return *v;
   }
   std::map<std::string, Value> values_;
+  std::set<std::string> given_;
 };
 
 }  // namespace vatt::pipeline

@@ -36,7 +36,6 @@ class BatchNode final : public pipeline::Node {
       : size_(cfg.options.get_int("size")),
         partial_(cfg.options.get_bool("partial")),
         starve_after_(cfg.options.get_int("starve_after")) {
-    if (size_ < 1) throw std::invalid_argument("size must be >= 1");
     for (const auto& entry : cfg.options.get_list("mix")) {
       const auto eq = entry.rfind('=');
       MixGroup g;
@@ -202,15 +201,10 @@ void register_batch(pipeline::Registry& registry) {
   c.options = {
       pipeline::int_option("size", 32, "messages per batch", 1),
       pipeline::bool_option("partial", true, "emit the last, smaller batch at the end"),
-      pipeline::OptionSpec{
-          "mix",
-          pipeline::OptionType::StringList,
-          pipeline::Value(std::vector<std::string>{}),
+      pipeline::list_option(
+          "mix", {},
           "mix clips by source: PREFIX=WEIGHT entries (path or URI prefix, \"*\" = any); each "
-          "batch takes from the groups in proportion to the weights",
-          {},
-          {},
-          {}},
+          "batch takes from the groups in proportion to the weights"),
       pipeline::int_option(
           "starve_after", 4,
           "mix: when a group holds this many batches' worth, fill batches from what is there", 1),

@@ -319,9 +319,7 @@ void register_train_vatt(pipeline::Registry& registry) {
   c.progress_gauges = {"step", "loss", "lr", "clips_per_s", "data_wait_fraction"};
   c.options = {
       string_option("config", "tiny", "model configuration: sss..lll, ma-<size>, tiny"),
-      pipeline::OptionSpec{"set", pipeline::OptionType::StringList,
-                           pipeline::Value(std::vector<std::string>{}),
-                           "model config overrides FIELD=VALUE (see `vatt model info --json`)"},
+      pipeline::list_option("set", {}, "model config overrides FIELD=VALUE (see `vatt model info --json`)"),
       int_option("steps", 1000, "optimiser steps; the run ends there", 1),
       int_option("warmup", -1, "warm-up steps; -1 = min(10000, steps/10)", -1),
       float_option("lr", 1e-4, "peak learning rate", 0),

@@ -92,6 +92,15 @@ TEST(Cli, UsageErrorsExit2AndHelpExits0) {
   }
 }
 
+TEST(Cli, FramesAndAClipLengthThatDisagreeAreAnErrorEvenWhenTheLengthIsTheDefaultValue) {
+  // 16 frames at 2.5 fps are 6.4 s; clip_seconds given as 3.2 (its default value) still disagrees.
+  auto r = run_vatt({"run", std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml", "--progress", "0",
+                     "--set", "src.uri=/tmp", "--set", "src.frames=16", "--set", "src.clip_seconds=3.2"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("but clip_seconds is 3.2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("set one of them"), std::string::npos) << r.output;
+}
+
 TEST(Cli, RuntimeFailureExits1) {
   const std::string graph = temp_path("fail.yaml");
   write(graph, endless_graph("/nonexistent-dir/r.json"));

@@ -477,5 +477,18 @@ TEST(GraphLoader, ANumberOptionMayTakeAnotherNodesOptionByReference) {
   EXPECT_NE(range[0].find("(from ${src.count})"), std::string::npos) << range[0];
 }
 
+TEST(GraphLoader, OptionsSayWhetherTheGraphGaveThemOrTheyAreDefaults) {
+  auto spec = pipeline::load_graph_text(kValid, "test.yaml", test_registry());
+  const auto& src = spec.nodes[static_cast<size_t>(spec.node_index("src"))].options;
+  const auto& work = spec.nodes[static_cast<size_t>(spec.node_index("work"))].options;
+  EXPECT_TRUE(src.given("count"));
+  EXPECT_FALSE(src.given("rate"));
+  EXPECT_FALSE(work.given("spin_us"));
+  EXPECT_EQ(work.get_int("spin_us"), 0);
+  // A --set of the default value is still given.
+  auto set = pipeline::load_graph_text(kValid, "test.yaml", test_registry(), {"work.spin_us=0"});
+  EXPECT_TRUE(set.nodes[static_cast<size_t>(set.node_index("work"))].options.given("spin_us"));
+}
+
 }  // namespace
 }  // namespace vatt::test
