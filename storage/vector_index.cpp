@@ -32,10 +32,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// A filter matching at most this many vectors is answered by an exact scan of them (about 1 ms for 256-d
-// vectors on one core of this machine's generic faiss build).
-constexpr size_t kExactScanMax = 4096;
-
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -400,6 +396,10 @@ VectorIndex::VectorIndex(Db& db, uint64_t model, Space space, IndexOptions optio
                                    dir.empty() ? index_dir_for(db.path()) : std::move(dir))) {
   auto& m = *impl_;
   const auto t0 = Clock::now();
+  // Exact search through BLAS even for one query: faiss' own loop for small query counts is its generic
+  // (non-AVX) build's scalar code, several times slower than OpenBLAS's sgemm on one core. (A process-wide
+  // faiss setting: set once here, not on every search.)
+  faiss::distance_compute_blas_threshold = 1;
   const auto& k = m.opt.kind;
   if (k != "auto" && k != "flat" && k != "hnsw" && k != "ivf" && k != "ivfpq")
     throw std::invalid_argument("index kind '" + k + "': expected auto, flat, hnsw, ivf or ivfpq");
@@ -446,9 +446,7 @@ size_t VectorIndex::sync() {
     m.cached_filter.clear();
   }
   m.count_live();
-  const size_t added = read ? m.add_missing() : 0;
-  if (added) m.cached_filter.clear();
-  return added;
+  return read ? m.add_missing() : 0;  // new entries change the count, which invalidates the cached filter
 }
 
 std::vector<SearchHit> VectorIndex::search(const float* q, size_t dim, int k, const SearchFilter& f,
@@ -471,9 +469,6 @@ std::vector<SearchHit> VectorIndex::search(const float* q, size_t dim, int k, co
   };
   const auto n = static_cast<uint64_t>(m.index->ntotal);
   OmpThreads threads(m.opt.search_threads);
-  // Exact search through BLAS even for one query: faiss' own loop for small query counts is its generic
-  // (non-AVX) build's scalar code, several times slower than OpenBLAS's sgemm on one core.
-  faiss::distance_compute_blas_threshold = 1;
 
   if (f.active()) {
     // Which vectors match; an exact scan of them when they are few.

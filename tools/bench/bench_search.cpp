@@ -500,7 +500,8 @@ int main(int argc, char** argv) {
   f_sel.sources = std::unordered_set<uint64_t>(sel_set.begin(), sel_set.end());
   st::IndexOptions base;
   auto path_of = [&](size_t match) {
-    return match <= 4096 || static_cast<double>(match) <= base.exact_fraction * static_cast<double>(o.n)
+    return match <= st::kExactScanMax ||
+                   static_cast<double>(match) <= base.exact_fraction * static_cast<double>(o.n)
                ? "exact scan"
                : "index with an ID selector";
   };

@@ -172,6 +172,7 @@ int cmd_search(const Args& args) {
   try {
     auto store = storage::ClipStore::open_shared(db);
     storage::EmbeddingStore es(store->db());
+    const auto sources = store->sources();  // read once: the --clip lookup, --source and the results
     auto model = pick_model(es, model_arg, db);
     if (!model) return 2;
     const std::string model_hex = storage::hex_id(model->id);
@@ -197,7 +198,7 @@ int cmd_search(const Args& args) {
       const std::string src = clip.substr(0, colon);
       std::optional<uint64_t> source_id;
       const std::string uri = nodes::to_uri(src);
-      for (const auto& s : store->sources())
+      for (const auto& s : sources)
         if (s.uri == src || s.uri == uri || storage::hex_id(s.source_id) == src) source_id = s.source_id;
       if (!source_id) {
         std::fprintf(stderr, "vatt: --clip: no source %s in %s\n", src.c_str(), db.c_str());
@@ -280,7 +281,7 @@ int cmd_search(const Args& args) {
     if (!source.empty()) {
       const std::string uri_prefix = source.find("://") == std::string::npos ? nodes::to_uri(source) : source;
       std::unordered_set<uint64_t> allowed;
-      for (const auto& s : store->sources())
+      for (const auto& s : sources)
         if (s.uri.rfind(source, 0) == 0 || s.uri.rfind(uri_prefix, 0) == 0) allowed.insert(s.source_id);
       filter.sources = std::move(allowed);
     }
@@ -304,7 +305,7 @@ int cmd_search(const Args& args) {
     const double search_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
 
     std::map<uint64_t, std::string> uris;
-    for (const auto& s : store->sources()) uris[s.source_id] = s.uri;
+    for (const auto& s : sources) uris[s.source_id] = s.uri;
     int rank = 0;
     if (!as_json && !hits.empty())
       std::printf("%4s  %7s  %-44s %4s  %15s  %s\n", "rank", "score", "source", "clip", "time (s)", "text");
