@@ -66,26 +66,9 @@ class EmbedNode final : public pipeline::Node {
       clips.push_back(std::move(c));
     }
     if (clips.empty()) return;
-    model::HostBatch b;
-    b.batch = static_cast<int64_t>(clips.size());
-    b.frames = spec_.frames;
-    b.height = b.width = spec_.crop;
-    b.samples = spec_.audio_samples;
-    const size_t fsize = static_cast<size_t>(b.frames * b.height * b.width * 3);
-    const auto words = static_cast<size_t>(embedder_->text_words());
-    b.video.resize(fsize * clips.size());
-    b.audio.resize(static_cast<size_t>(b.samples) * clips.size());
-    b.text.assign(clips.size() * words, Vocabulary::kPad);
-    b.text_mask.assign(clips.size(), 0.0f);
-    for (size_t i = 0; i < clips.size(); ++i) {
-      const Clip& c = *clips[i];
-      prepare_clip(c, spec_, b.video.data() + i * fsize, b.audio.data() + i * static_cast<size_t>(b.samples));
-      if (spec_.vocab && c.has_text()) {
-        auto ids = spec_.vocab->encode(c.text[0].text, words);
-        std::copy(ids.begin(), ids.end(), b.text.begin() + static_cast<std::ptrdiff_t>(i * words));
-        b.text_mask[i] = ids[0] != Vocabulary::kPad ? 1.0f : 0.0f;
-      }
-    }
+    std::vector<const Clip*> raw;
+    for (const auto& c : clips) raw.push_back(c.get());
+    const model::HostBatch b = prepare_batch(raw, spec_, static_cast<size_t>(embedder_->text_words()));
     const auto e = embedder_->embed(b);
     EmbeddingBatch outb;
     outb.model = model_;

@@ -89,4 +89,27 @@ void prepare_clip(const Clip& c, const InputSpec& spec, uint8_t* frames_out, flo
   }
 }
 
+model::HostBatch prepare_batch(const std::vector<const Clip*>& clips, const InputSpec& spec, size_t words) {
+  model::HostBatch b;
+  b.batch = static_cast<int64_t>(clips.size());
+  b.frames = spec.frames;
+  b.height = b.width = spec.crop;
+  b.samples = spec.audio_samples;
+  const size_t fsize = static_cast<size_t>(b.frames * b.height * b.width * 3);
+  b.video.resize(fsize * clips.size());
+  b.audio.resize(static_cast<size_t>(b.samples) * clips.size());
+  b.text.assign(clips.size() * words, Vocabulary::kPad);
+  b.text_mask.assign(clips.size(), 0.0f);
+  for (size_t i = 0; i < clips.size(); ++i) {
+    const Clip& c = *clips[i];
+    prepare_clip(c, spec, b.video.data() + i * fsize, b.audio.data() + i * static_cast<size_t>(b.samples));
+    if (spec.vocab && c.has_text()) {
+      auto ids = spec.vocab->encode(c.text[0].text, words);
+      std::copy(ids.begin(), ids.end(), b.text.begin() + static_cast<std::ptrdiff_t>(i * words));
+      b.text_mask[i] = ids[0] != Vocabulary::kPad ? 1.0f : 0.0f;
+    }
+  }
+  return b;
+}
+
 }  // namespace vatt::nodes

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/trainer.h"
 #include "nodes/media/clip.h"
 #include "nodes/train/vocab.h"
 
@@ -36,5 +37,10 @@ InputSpec parse_input_spec(const std::string& blob, const std::string& origin, i
 /// Writes the clip's model input: frames [spec.frames, crop, crop, 3] uint8 and audio [audio_samples].
 /// Throws std::invalid_argument naming the clip when it has no frames.
 void prepare_clip(const Clip& clip, const InputSpec& spec, uint8_t* frames_out, float* audio_out);
+
+/// `clips` as one batch of the model's input: each prepared by prepare_clip, each clip's own text encoded
+/// with the spec's vocabulary into `words` ids (text_mask 1 when a word of it is known). Throws
+/// std::invalid_argument naming a clip without frames.
+model::HostBatch prepare_batch(const std::vector<const Clip*>& clips, const InputSpec& spec, size_t words);
 
 }  // namespace vatt::nodes

@@ -122,17 +122,9 @@ std::vector<float> QueryEncoder::file(const std::string& path, storage::Space sp
     for (size_t i = 0; i < n; ++i)
       for (size_t k = 0; k < dim; ++k) out[k] += e[i * dim + k];
   } else {
-    model::HostBatch b;
-    b.batch = static_cast<int64_t>(n);
-    b.frames = spec.frames;
-    b.height = b.width = spec.crop;
-    b.samples = spec.audio_samples;
-    b.video.resize(fsize * n);
-    b.audio.resize(samples * n);
-    b.text.assign(n * static_cast<size_t>(emb.text_words()), Vocabulary::kPad);
-    b.text_mask.assign(n, 0.0f);
-    for (size_t i = 0; i < n; ++i)
-      prepare_clip(clips[i], spec, b.video.data() + i * fsize, b.audio.data() + i * samples);
+    std::vector<const Clip*> raw;
+    for (const auto& c : clips) raw.push_back(&c);
+    const model::HostBatch b = prepare_batch(raw, spec, static_cast<size_t>(emb.text_words()));
     auto e = emb.embed(b);
     const auto& v = space == storage::Space::VideoVA ? e.video_va : e.video_vt;
     const size_t dim = v.size() / n;
