@@ -31,7 +31,7 @@ enum class DropTokenMode {
   kPerSample,       ///< an independent subset per sample
 };
 
-/// Pretraining optimiser and learning-rate schedule (SPEC §7). Used by model/schedule.h and
+/// Pretraining optimiser and learning-rate schedule. Used by model/schedule.h and
 /// model/optimiser.h.
 struct OptimConfig {
   double peak_lr = 1e-4;
@@ -44,7 +44,7 @@ struct OptimConfig {
   double weight_decay = 0.0;
 };
 
-/// Everything that shapes a VATT model. Defaults are VATT-MBS at the pretraining input (SPEC §1-§7).
+/// Everything that shapes a VATT model. Defaults are VATT-MBS at the pretraining input (docs/model.md).
 ///
 /// Derived token grid at the defaults: video 8x14x14 = 1568 tokens, audio 1200 tokens, text 16 words.
 struct ModelConfig {

@@ -87,7 +87,7 @@ torch::Tensor all_gather_with_grad(const torch::Tensor& x, ProcessGroup* group);
 /// gradient. Returns `x` when `group` is null or has one rank.
 torch::Tensor all_reduce_sum_with_grad(const torch::Tensor& x, ProcessGroup* group);
 
-/// BatchNorm over the global batch, for the heads' BatchNorm layers (SPEC §4: synchronised across
+/// BatchNorm over the global batch, for the heads' BatchNorm layers (synchronised across
 /// data-parallel workers). Same parameters and buffers as torch::nn::BatchNorm1d (weight, bias, running_mean,
 /// running_var, num_batches_tracked) and so the same checkpoint/safetensors names.
 ///   x: [B, C] (or [B, C, L]). Training with a group of more than one rank: mean and biased variance of the

@@ -1,4 +1,4 @@
-// The VATT objective (SPEC §5): symmetric NCE between video and audio, symmetric MIL-NCE between video and
+// The VATT objective: symmetric NCE between video and audio, symmetric MIL-NCE between video and
 // the 5 candidate texts, with text-less clips masked out. Model-internal header: includes LibTorch.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Pretraining optimiser (SPEC §7): Adam(0.9, 0.999, eps 1e-7), no weight decay, learning rate driven by
+// Pretraining optimiser: Adam(0.9, 0.999, eps 1e-7), no weight decay, learning rate driven by
 // model/schedule.h each step. Model-internal header: includes LibTorch.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Pretraining learning-rate schedule (SPEC §7): linear warm-up to the peak, then a quarter-period cosine down
+// Pretraining learning-rate schedule: linear warm-up to the peak, then a quarter-period cosine down
 // to the end rate at the last step. No LibTorch types; the optimiser side is model/optimiser.h.
 #pragma once
 

@@ -25,7 +25,7 @@ struct TrainerOptions {
   int64_t checkpoint_every = 0;        ///< steps between checkpoints (0: only at the end)
   int max_bad_steps = 5;               ///< NaN/Inf losses in a row before the run is aborted
   uint64_t seed = 0;                   ///< initialisation and DropToken/noise draws
-  double audio_noise = 0.01;           ///< SPEC §1: Gaussian noise std = audio_noise * max|x| per clip
+  double audio_noise = 0.01;           ///< Gaussian noise std = audio_noise * max|x| per clip
   // Data parallel (world_size > 1): one process per worker, each with its own shard of the data; embeddings
   // are all-gathered (negatives from the global batch), BatchNorm is synchronised and gradients averaged, so
   // a step equals one process on the combined batch. Only rank 0 writes checkpoints; all resume from them.

@@ -119,7 +119,7 @@ class TextBackboneImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TextBackbone);
 
-/// Projection heads (SPEC §4), BatchNorm momentum/eps from the config:
+/// Projection heads, BatchNorm momentum/eps from the config:
 ///   g_v->va: Linear(dv,512, no bias) -> BN -> ReLU -> Linear(512,512, no bias) -> BN
 ///   g_a->va: Linear(da,512, bias)
 ///   g_v->vt: ReLU -> Linear(512,256, no bias) -> BN, applied to z_v,va

@@ -60,6 +60,7 @@ class Loader {
 
   GraphSpec load(const YAML::Node& root, const std::vector<std::string>& sets) {
     spec_.file = file_;
+    spec_.registry = &reg_;
     if (!root.IsMap()) {
       error(root,
             "a graph file is a mapping with keys graph, nodes, edges (and optional description, defaults)");
@@ -734,6 +735,11 @@ class Loader {
         ns.out_types.push_back(t);
       }
       if (c.errors_port) ns.out_types.push_back("error");
+      ns.out_cpp.clear();
+      for (const auto& t : ns.out_types) {
+        const MessageType* mt = t == "any" ? nullptr : reg_.type(t);
+        ns.out_cpp.push_back(mt ? mt->cpp : nullptr);
+      }
     }
     for (const auto& e : spec_.edges) {
       const std::string& out = spec_.nodes[e.from_node].out_types[e.from_port];

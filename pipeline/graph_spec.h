@@ -73,6 +73,8 @@ struct NodeSpec {
   int concurrency = 1;
   std::vector<bool> ordered;           ///< per input port
   std::vector<std::string> out_types;  ///< resolved type per output port (errors included)
+  /// The C++ payload type of each output port (errors included); null where the port may carry any.
+  std::vector<const std::type_info*> out_cpp;
   Location at;
 };
 
@@ -88,7 +90,8 @@ struct GraphSpec {
   int default_threads = 0;
   std::vector<NodeSpec> nodes;
   std::vector<EdgeSpec> edges;
-  std::vector<int> topo_order;  ///< node indices, sources first; back edges ignored
+  std::vector<int> topo_order;         ///< node indices, sources first; back edges ignored
+  const Registry* registry = nullptr;  ///< the node and message types it was loaded with (outlives the spec)
 
   int node_index(const std::string& id) const;  ///< -1 if none
   std::string port_name(int node, int out_port) const;

@@ -90,6 +90,8 @@ class Message {
     return std::static_pointer_cast<const T>(data_);
   }
   std::string payload_type() const { return type_ ? type_name(*type_) : "empty"; }
+  /// The payload's C++ type; null when empty.
+  const std::type_info* payload_typeid() const { return type_; }
 
  private:
   Key key_;

@@ -90,6 +90,7 @@ inline OptionSpec required_option(std::string name, OptionType type, std::string
 
 class Node;
 struct NodeConfig;
+class Registry;
 
 /// Calls in a row that all failed (threw, or reported errors and emitted nothing) after which a node ends the
 /// run with exit 1.
@@ -132,6 +133,8 @@ struct NodeConfig {
   int concurrency = 1;
   /// Which data-parallel worker this process is (from the runner: nodes never read the environment).
   WorkerInfo worker;
+  /// The node and message types the graph was loaded with (e.g. Registry::origin); null outside a graph.
+  const Registry* registry = nullptr;
 };
 
 /// Where a node sends its results. Valid only during the call it was passed to.

@@ -54,6 +54,48 @@ int NodeContract::output_index(const std::string& name) const {
   return -1;
 }
 
+Registry::Registry() {
+  add_type<Batch>("batch", "a group of messages (from `batch`)");
+  add_type<Count>("count", "a number and an optional blob (from `counter`)");
+  add_type<ErrorRecord>("error", "what failed, where and why (every errors port)");
+}
+
+void Registry::add_type(MessageType t) {
+  if (t.name.empty() || t.name == "any" || t.name == "@in" || !t.cpp)
+    throw std::logic_error("message type '" + t.name + "': a name other than any/@in and a C++ type needed");
+  if (types_.count(t.name)) throw std::logic_error("message type '" + t.name + "' registered twice");
+  if (type_names_.count(std::type_index(*t.cpp)))
+    throw std::logic_error("message type '" + t.name + "': its C++ type " + type_name(*t.cpp) +
+                           " is registered already as '" + type_names_.at(std::type_index(*t.cpp)) + "'");
+  type_names_.emplace(std::type_index(*t.cpp), t.name);
+  std::string name = t.name;
+  types_.emplace(std::move(name), std::move(t));
+}
+
+const MessageType* Registry::type(const std::string& name) const {
+  auto it = types_.find(name);
+  return it == types_.end() ? nullptr : &it->second;
+}
+
+const MessageType* Registry::type_of(const std::type_info& cpp) const {
+  auto it = type_names_.find(std::type_index(cpp));
+  return it == type_names_.end() ? nullptr : type(it->second);
+}
+
+std::vector<const MessageType*> Registry::types_all() const {
+  std::vector<const MessageType*> out;
+  for (const auto& [name, t] : types_) out.push_back(&t);
+  return out;
+}
+
+std::string Registry::origin(const Message& m) const {
+  const MessageType* t = m.payload_typeid() ? type_of(*m.payload_typeid()) : nullptr;
+  if (!t || !t->origin)
+    throw std::invalid_argument("a message of type " + (t ? "'" + t->name + "'" : m.payload_type()) +
+                                " names no source it comes from");
+  return t->origin(m);
+}
+
 void Registry::add(NodeContract c) {
   auto bad = [&](const std::string& why) { throw std::logic_error("node type '" + c.type + "': " + why); };
   if (c.type.empty()) bad("empty type name");
@@ -62,10 +104,15 @@ void Registry::add(NodeContract c) {
   if (c.max_concurrency < 0 || c.max_out < 1) bad("max_concurrency must be >= 0 and max_out >= 1");
   if (c.outputs.size() > 15) bad("at most 15 output ports (plus errors)");
   std::set<std::string> names;
-  for (const auto& p : c.inputs)
+  for (const auto& p : c.inputs) {
     if (!names.insert("in:" + p.name).second) bad("duplicate input port '" + p.name + "'");
+    if (p.type != "any" && !type(p.type))
+      bad("input '" + p.name + "' carries '" + p.type + "', which is not a registered message type");
+  }
   for (const auto& p : c.outputs) {
     if (p.name == "errors") bad("'errors' is reserved for the error port");
+    if (p.type != "@in" && !type(p.type))
+      bad("output '" + p.name + "' carries '" + p.type + "', which is not a registered message type");
     if (!names.insert("out:" + p.name).second) bad("duplicate output port '" + p.name + "'");
     if (p.type == "@in" && c.inputs.empty()) bad("output '" + p.name + "' says @in but there is no input");
   }

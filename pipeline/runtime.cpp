@@ -237,6 +237,13 @@ class CallEmitter final : public Emitter {
     if (!flushing_ && ++emitted_[port] > n_.max_out)
       throw InvariantError("node '" + n_.spec->id + "' emitted more than " + std::to_string(n_.max_out) +
                            " message(s) on port '" + n_.spec->contract->outputs[port].name + "' in one call");
+    if (const std::type_info* want = static_cast<size_t>(port) < n_.spec->out_cpp.size()
+                                         ? n_.spec->out_cpp[static_cast<size_t>(port)]
+                                         : nullptr;
+        want && msg.payload_typeid() != want && !(msg.payload_typeid() && *msg.payload_typeid() == *want))
+      throw InvariantError("node '" + n_.spec->id + "' emitted " + msg.payload_type() + " on port '" +
+                           n_.spec->contract->outputs[port].name + "', which carries '" +
+                           n_.spec->out_types[static_cast<size_t>(port)] + "' (" + type_name(*want) + ")");
     Envelope env;
     env.stream_seq = stream_seq(port);
     if (!msg.has_key())
@@ -268,15 +275,19 @@ class CallEmitter final : public Emitter {
     }
     ErrorRecord rec{n_.spec->id, kind, reason, input_ ? input_->msg.key() : Key{}};
     const int p = n_.errors_port;
-    if (p < 0 || (!flushing_ && emitted_[p] >= n_.max_out)) {
+    if (p < 0) {
       spdlog::warn("{}: {}: {}", n_.spec->id, kind, reason);
       return;
     }
+    // Errors past max_out in one call (a batch whose clips fail one by one) still reach the errors port, but
+    // hold no slot of this call: a record is small and a call reports at most one per item it holds, so the
+    // edge stays bounded by the node's own input.
+    const bool within = flushing_ || emitted_[p] < n_.max_out;
     emitted_[p]++;
     Envelope env;
     env.stream_seq = stream_seq(p);
     env.msg = Message::make(rec.key, std::move(rec));
-    for (EdgeRt* e : n_.out_edges[p]) deliver(*e, env, f_);
+    for (EdgeRt* e : n_.out_edges[p]) deliver(*e, env, within ? f_ : nullptr);
   }
 
   /// Key-preserving ports that emitted nothing for this input send a tombstone where order is restored.
@@ -352,7 +363,8 @@ struct Runtime::Impl {
       }
       if (construct_failure.empty()) {
         try {
-          NodeConfig cfg{rt->spec->id, &c, rt->spec->options, rt->spec->concurrency, opts.worker};
+          NodeConfig cfg{rt->spec->id,          &c,          rt->spec->options,
+                         rt->spec->concurrency, opts.worker, spec.registry};
           rt->node = c.create(cfg);
         } catch (const std::exception& e) {
           construct_failure = "node '" + rt->spec->id + "' (" + c.type + "): " + e.what();

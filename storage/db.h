@@ -1,4 +1,4 @@
-// The project's RocksDB database: one column family per record kind (DESIGN.md: sources, clips, texts,
+// The project's RocksDB database: one column family per record kind (sources, clips, texts,
 // embeddings, runs). Durability: every write goes through the write-ahead log; `write()` applies a batch
 // atomically (all of it or none survives a crash), and with `sync` it is on disk when write() returns.
 #pragma once

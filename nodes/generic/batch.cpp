@@ -1,8 +1,8 @@
 // `batch`: groups `size` messages into one Batch, in arrival order (make the input `ordered` to group in key
 // order); flushes the remainder at the end of the stream when `partial` is set.
 //
-// Mixing (`mix`: ["PREFIX=WEIGHT", ...]): clips (or tokenised clips) are grouped by the first PREFIX their
-// source URI or path starts with ("*" matches any), and each batch takes from the groups in proportion to
+// Mixing (`mix`: ["PREFIX=WEIGHT", ...]): messages are grouped by the first PREFIX their origin starts with
+// (the source path or URI a message type names, Registry::origin: clips and tokenised clips; "*" matches any), and each batch takes from the groups in proportion to
 // the weights (largest remainders; the same counts every batch), e.g. 3 narrated videos with text to 1
 // AudioSet-style clip without. A clip that matches no prefix is an error naming it. A group that runs dry
 // must not stall training: when another group holds `starve_after` batches' worth, batches are filled from
@@ -15,9 +15,7 @@
 #include <mutex>
 #include <numeric>
 
-#include "nodes/media/clip.h"
 #include "nodes/register_all.h"
-#include "nodes/train/train_clip.h"
 
 namespace vatt::nodes {
 namespace {
@@ -33,7 +31,8 @@ struct MixGroup {
 class BatchNode final : public pipeline::Node {
  public:
   explicit BatchNode(const pipeline::NodeConfig& cfg)
-      : size_(cfg.options.get_int("size")),
+      : registry_(cfg.registry),
+        size_(cfg.options.get_int("size")),
         partial_(cfg.options.get_bool("partial")),
         starve_after_(cfg.options.get_int("starve_after")) {
     for (const auto& entry : cfg.options.get_list("mix")) {
@@ -106,15 +105,10 @@ class BatchNode final : public pipeline::Node {
 
  private:
   // The source a clip came from: its path (file:// URIs without the scheme) for prefix matching.
-  static std::string origin(const pipeline::Message& m) {
-    const Clip* c = nullptr;
-    if (m.holds<Clip>())
-      c = &m.as<Clip>();
-    else if (m.holds<TokenisedClip>())
-      c = m.as<TokenisedClip>().clip.get();
-    else
-      throw std::invalid_argument("mix needs clips or tokenised clips, got " + m.payload_type());
-    return c->uri.rfind("file://", 0) == 0 ? c->uri.substr(7) : c->uri;
+  std::string origin(const pipeline::Message& m) const {
+    if (!registry_)
+      throw std::logic_error("batch with mix needs the graph's registry (NodeConfig::registry)");
+    return registry_->origin(m);  // throws, naming the type, for messages that name no origin
   }
 
   // Largest-remainder split of `size` by weight; every group with a weight gets at least one slot when the
@@ -180,6 +174,7 @@ class BatchNode final : public pipeline::Node {
     pending_.items.reserve(static_cast<size_t>(size_));
     out.emit(0, pipeline::Message::make(std::move(b)));
   }
+  const pipeline::Registry* registry_;
   int64_t size_;
   bool partial_;
   int64_t starve_after_;

@@ -152,17 +152,6 @@ void on_no_more_pads(GstElement*, gpointer user) {
   st->no_more_pads = true;
 }
 
-std::string error_kind(GError* err) {
-  if (err->domain == GST_RESOURCE_ERROR &&
-      (err->code == GST_RESOURCE_ERROR_NOT_FOUND || err->code == GST_RESOURCE_ERROR_OPEN_READ))
-    return "not_found";
-  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
-    return "unknown_format";
-  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND)
-    return "unsupported_codec";
-  return "decode_error";
-}
-
 }  // namespace
 
 bool asr_available() {

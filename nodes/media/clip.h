@@ -39,7 +39,7 @@ struct Clip {
   bool has_video = false;
   bool has_audio = false;  ///< false: `audio` is silence (a video without an audio stream)
 
-  /// MIL-NCE candidates (SPEC §1): [0] the words overlapping the window, then the nearest other segments in
+  /// MIL-NCE candidates: [0] the words overlapping the window, then the nearest other segments in
   /// time (at most 4), each with its times. Empty when no text overlaps the window.
   std::vector<TextSegment> text;
   bool has_text() const { return !text.empty(); }

@@ -1,4 +1,4 @@
-// Dataset layouts users have (SPEC §10), read as they come: captions JSON (HowTo100M, YouCook2), label CSVs
+// Dataset layouts users have (docs/ingestion.md), read as they come: captions JSON (HowTo100M, YouCook2), label CSVs
 // (ESC-50 meta, AudioSet segments) and split lists (UCF101/HMDB51/Kinetics style). They attach text segments,
 // labels and a split to sources, matched by file stem.
 #pragma once

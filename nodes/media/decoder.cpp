@@ -1,5 +1,6 @@
-// GStreamer decode of one source into synced clips: dynamic branches per stream, timestamp-placed audio, clip
-// planning (every stride, uniform K, random K), bus errors and a stall timeout turned into DecodeError.
+// GStreamer decode of one source into synced clips: dynamic branches per stream, the pull loop that feeds a
+// ClipAssembler (clip_assembler.h) the frames and samples of a ClipPlan (clip_plan.h), bus errors and a stall
+// timeout turned into DecodeError.
 #include "nodes/media/decoder.h"
 
 #include <gst/app/gstappsink.h>
@@ -11,16 +12,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <deque>
-#include <filesystem>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <sstream>
 #include <thread>
 
+#include "nodes/media/clip_assembler.h"
+#include "nodes/media/clip_plan.h"
 #include "nodes/media/gst_pipeline.h"
 #include "nodes/media/gst_vattalign.h"
+#include "nodes/media/ids.h"
 
 namespace vatt::nodes {
 
@@ -124,18 +125,6 @@ std::string seconds_text(double s) {
   return o.str();
 }
 
-std::string error_kind(GError* err) {
-  if (err->domain == GST_RESOURCE_ERROR &&
-      (err->code == GST_RESOURCE_ERROR_NOT_FOUND || err->code == GST_RESOURCE_ERROR_OPEN_READ))
-    return "not_found";
-  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
-    return "unknown_format";
-  if (err->domain == GST_STREAM_ERROR &&
-      (err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND || err->code == GST_STREAM_ERROR_DECODE))
-    return err->code == GST_STREAM_ERROR_DECODE ? "decode_error" : "unsupported_codec";
-  return "decode_error";
-}
-
 }  // namespace
 
 void ensure_gstreamer() {
@@ -151,30 +140,6 @@ void ensure_gstreamer() {
     register_vattalign();
   });
   if (!failure.empty()) throw std::runtime_error(failure);
-}
-
-uint64_t fnv1a64(std::string_view s, uint64_t h) {
-  for (char c : s) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string to_uri(const std::string& path_or_uri) {
-  if (path_or_uri.find("://") != std::string::npos) return path_or_uri;
-  // Lexically normal, symlinks kept: datasets are often folders of links, and the link's name is the id.
-  const std::string p = std::filesystem::absolute(path_or_uri).lexically_normal().string();
-  gchar* uri = gst_filename_to_uri(p.c_str(), nullptr);
-  std::string out = uri ? uri : "file://" + p;
-  g_free(uri);
-  return out;
 }
 
 void DecodeOptions::validate() const {
@@ -203,313 +168,229 @@ std::string DecodeOptions::digest() const {
   return hex64(fnv1a64(s.str()));
 }
 
-DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
-                         const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop) {
-  ensure_gstreamer();
-  opt.validate();
-  const double fps = opt.fps;
-  const int64_t rate = opt.sample_rate;
-  const int64_t T = std::lround(opt.clip_seconds * fps);
-  const int64_t S = std::lround(opt.clip_seconds * static_cast<double>(rate));
-  const int64_t stride = opt.stride_seconds > 0 ? std::lround(opt.stride_seconds * fps) : T;
-  auto sample_of = [&](int64_t frame) {
-    return static_cast<int64_t>(std::llround(static_cast<double>(frame) * static_cast<double>(rate) / fps));
-  };
+namespace {
 
-  PipelineHolder ph;
-  auto branches = std::make_shared<Branches>();
-  ph.keep = branches;
-  Branches& br = *branches;
-  br.opt = opt;
-  ph.p = gst_pipeline_new(nullptr);
-  br.pipeline = ph.p;
-  GstElement* dec = make_element("uridecodebin");
-  g_object_set(dec, "uri", uri.c_str(), nullptr);
-  gst_bin_add(GST_BIN(ph.p), dec);
-  g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), &br);
-  g_signal_connect(dec, "no-more-pads", G_CALLBACK(on_no_more_pads), &br);
-  ph.bus = gst_element_get_bus(ph.p);
+/// One source's GStreamer pipeline: started, its bus watched (errors thrown as DecodeError), its streams
+/// found, its length asked for.
+class SourcePipeline {
+ public:
+  SourcePipeline(const std::string& uri, const DecodeOptions& opt) : opt_(opt) {
+    auto branches = std::make_shared<Branches>();
+    ph_.keep = branches;
+    br_ = branches.get();
+    br_->opt = opt;
+    ph_.p = gst_pipeline_new(nullptr);
+    br_->pipeline = ph_.p;
+    GstElement* dec = make_element("uridecodebin");
+    g_object_set(dec, "uri", uri.c_str(), nullptr);
+    gst_bin_add(GST_BIN(ph_.p), dec);
+    g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), br_);
+    g_signal_connect(dec, "no-more-pads", G_CALLBACK(on_no_more_pads), br_);
+    ph_.bus = gst_element_get_bus(ph_.p);
+    if (gst_element_set_state(ph_.p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      poll_bus();
+      throw DecodeError("decode_error", "the pipeline would not start");
+    }
+  }
 
-  std::vector<std::string> missing;
-  auto poll_bus = [&] {
+  /// Throws the first error on the bus (or from pad-added); remembers missing-plugin messages.
+  void poll_bus() {
     while (GstMessage* m = gst_bus_pop_filtered(
-               ph.bus, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
+               ph_.bus, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
       if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
         GError* err = nullptr;
         gchar* dbg = nullptr;
         gst_message_parse_error(m, &err, &dbg);
         const std::string kind = error_kind(err);
         std::string reason = err->message;
-        if (!missing.empty()) reason += " (no decoder for " + missing.front() + ")";
+        if (!missing_.empty()) reason += " (no decoder for " + missing_.front() + ")";
         g_error_free(err);
         g_free(dbg);
         gst_message_unref(m);
-        throw DecodeError(missing.empty() ? kind : "unsupported_codec", reason);
+        throw DecodeError(missing_.empty() ? kind : "unsupported_codec", reason);
       }
       if (gst_is_missing_plugin_message(m)) {
         gchar* d = gst_missing_plugin_message_get_description(m);
-        missing.emplace_back(d ? d : "an unknown format");
+        missing_.emplace_back(d ? d : "an unknown format");
         g_free(d);
       }
       gst_message_unref(m);
     }
-    std::lock_guard<std::mutex> lk(br.mu);
-    if (!br.fatal_kind.empty()) throw DecodeError(br.fatal_kind, br.fatal_reason);
-  };
-
-  const auto timeout = std::chrono::duration<double>(opt.timeout_seconds);
-  if (gst_element_set_state(ph.p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    poll_bus();
-    throw DecodeError("decode_error", "the pipeline would not start");
+    std::lock_guard<std::mutex> lk(br_->mu);
+    if (!br_->fatal_kind.empty()) throw DecodeError(br_->fatal_kind, br_->fatal_reason);
   }
 
-  // The set of streams is known at no-more-pads; until then a missing audio branch may still come.
-  auto t0 = Clock::now();
-  GstElement *vsink = nullptr, *asink = nullptr;
-  for (;;) {
-    if (stop && stop->load()) return {};
-    poll_bus();
-    {
-      std::lock_guard<std::mutex> lk(br.mu);
-      if (br.no_more_pads) {
-        vsink = br.vsink;
-        asink = br.asink;
-        break;
+  /// Waits for no-more-pads (until then a missing audio branch may still come) and checks what was found.
+  /// False when `stop` was raised.
+  bool find_streams(const std::atomic<bool>* stop) {
+    const auto t0 = Clock::now();
+    for (;;) {
+      if (stop && stop->load()) return false;
+      poll_bus();
+      {
+        std::lock_guard<std::mutex> lk(br_->mu);
+        if (br_->no_more_pads) {
+          vsink_ = br_->vsink;
+          asink_ = br_->asink;
+          break;
+        }
       }
+      if (Clock::now() - t0 > timeout()) {
+        ph_.hung = true;
+        throw DecodeError("timeout", "no streams found within " + seconds_text(opt_.timeout_seconds));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    if (Clock::now() - t0 > timeout) {
-      ph.hung = true;
-      throw DecodeError("timeout", "no streams found within " + seconds_text(opt.timeout_seconds));
+    if (!vsink_ && (!asink_ || opt_.require_video)) {
+      if (!missing_.empty()) throw DecodeError("unsupported_codec", "no decoder for " + missing_.front());
+      if (!asink_) throw DecodeError("no_stream", "no audio or video stream");
+      throw DecodeError("no_video", "no video stream (audio-only input needs an audio file extension)");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (!vsink && !asink) {
-    if (!missing.empty()) throw DecodeError("unsupported_codec", "no decoder for " + missing.front());
-    throw DecodeError("no_stream", "no audio or video stream");
-  }
-  if (!vsink && opt.require_video) {
-    if (!missing.empty()) throw DecodeError("unsupported_codec", "no decoder for " + missing.front());
-    throw DecodeError("no_video", "no video stream (audio-only input needs an audio file extension)");
+    return true;
   }
 
-  // Clip plan: start frames, ascending. "all" is open-ended; uniform/random need the duration.
-  std::vector<int64_t> plan;
-  const bool planned = opt.sampling != "all";
-  if (planned) {
+  /// The source's length in nanoseconds (asked for up to a second).
+  int64_t duration_ns(const std::string& why) {
     gint64 dur = -1;
-    for (int i = 0; i < 200 && !gst_element_query_duration(ph.p, GST_FORMAT_TIME, &dur); ++i) {
+    for (int i = 0; i < 200 && !gst_element_query_duration(ph_.p, GST_FORMAT_TIME, &dur); ++i) {
       poll_bus();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    if (dur <= 0)
-      throw DecodeError("decode_error", "duration unknown: sampling '" + opt.sampling + "' needs it");
-    const int64_t F = static_cast<int64_t>(std::floor(static_cast<double>(dur) * fps / 1e9 + 1e-6));
-    const int64_t K = opt.clips_per_source;
-    if (F >= T) {
-      if (opt.sampling == "uniform") {
-        for (int64_t j = 0; j < K; ++j) plan.push_back(K == 1 ? (F - T) / 2 : (F - T) * j / (K - 1));
-      } else {
-        std::mt19937_64 rng(opt.seed ^ fnv1a64(uri));
-        std::uniform_int_distribution<int64_t> d(0, F - T);
-        for (int64_t j = 0; j < K; ++j) plan.push_back(d(rng));
-      }
-      std::sort(plan.begin(), plan.end());
-      if (opt.max_clips && static_cast<int64_t>(plan.size()) > opt.max_clips)
-        plan.resize(static_cast<size_t>(opt.max_clips));
-    }
+    if (dur <= 0) throw DecodeError("decode_error", "duration unknown: " + why);
+    return dur;
   }
-  uint64_t next = opt.first_clip;
-  auto start_of = [&](uint64_t k) -> int64_t {
-    if (planned) return k < plan.size() ? plan[k] : -1;
-    if (opt.max_clips && k >= static_cast<uint64_t>(opt.max_clips)) return -1;
-    return static_cast<int64_t>(k) * stride;
-  };
 
-  DecodeStats stats;
-  int64_t resume_frame = 0;
-  if (opt.first_clip > 0) {
-    resume_frame = start_of(next);
-    if (resume_frame < 0) return stats;  // every clip of the source was delivered before
+  GstAppSink* video() const { return vsink_ ? GST_APP_SINK(vsink_) : nullptr; }
+  GstAppSink* audio() const { return asink_ ? GST_APP_SINK(asink_) : nullptr; }
+  std::chrono::duration<double> timeout() const {
+    return std::chrono::duration<double>(opt_.timeout_seconds);
   }
-  int fw = 0, fh = 0;
+  /// The decoder stopped giving data: the teardown must not wait for it.
+  [[noreturn]] void stalled() {
+    ph_.hung = true;
+    throw DecodeError("timeout", "decoder stalled: no data for " + seconds_text(opt_.timeout_seconds));
+  }
+
+ private:
+  const DecodeOptions& opt_;
+  PipelineHolder ph_;
+  Branches* br_ = nullptr;
+  std::vector<std::string> missing_;
+  GstElement *vsink_ = nullptr, *asink_ = nullptr;
+};
+
+/// Copies a mapped RGB frame (rows padded to 4 bytes) into packed RGB.
+void pack_rgb(GstVideoFrame& vf, int w, int h, std::vector<uint8_t>& packed) {
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&vf, 0);
+  const auto* src = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, 0));
+  packed.resize(static_cast<size_t>(w) * h * 3);
+  for (int y = 0; y < h; ++y)
+    std::memcpy(packed.data() + static_cast<size_t>(y) * w * 3, src + static_cast<size_t>(y) * stride,
+                static_cast<size_t>(w) * 3);
+}
+
+}  // namespace
+
+DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
+                         const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop) {
+  ensure_gstreamer();
+  opt.validate();
+  SourcePipeline src(uri, opt);
+  DecodeStats stats;
+  if (!src.find_streams(stop)) return stats;
+  GstAppSink* vsink = src.video();
+  GstAppSink* asink = src.audio();
+
+  ClipPlan plan(opt, uri);
+  if (plan.needs_duration())
+    plan.set_duration_ns(src.duration_ns("sampling '" + opt.sampling + "' needs it"));
+  ClipAssembler clips(plan, vsink != nullptr, asink != nullptr, opt.first_clip);
+  if (clips.plan_done()) return stats;  // resumed past the source's last clip: nothing left to deliver
+
+  // The pull loop: take from the stream that is behind (so that both advance together), place what arrives.
+  const double fps = opt.fps;
+  const auto rate = static_cast<guint64>(opt.sample_rate);
   GstVideoInfo vinfo;
   gst_video_info_init(&vinfo);
-  GstCaps* vcaps = nullptr;
-  std::unique_ptr<GstCaps, void (*)(GstCaps*)> vcaps_ref(nullptr, [](GstCaps* c) { gst_caps_unref(c); });
-  std::deque<std::vector<uint8_t>> frames;
-  int64_t fnext = resume_frame;
-  std::vector<float> abuf;  // samples [abase, anext)
-  int64_t abase = sample_of(resume_frame), anext = abase;
+  std::unique_ptr<GstCaps, void (*)(GstCaps*)> vcaps(nullptr, [](GstCaps* c) { gst_caps_unref(c); });
+  int fw = 0, fh = 0;
+  std::vector<uint8_t> packed;
   bool veos = !vsink, aeos = !asink;
-
-  // Invariant: `frames` holds the contiguous indices [fnext - frames.size(), fnext), none below the start of
-  // the next pending clip (that start only grows, and emit_ready pops what falls below it).
-  auto fbase = [&] { return fnext - static_cast<int64_t>(frames.size()); };
-  auto add_frame = [&](int64_t idx, const uint8_t* px) {
-    const int64_t need = start_of(next);
-    const size_t bytes = static_cast<size_t>(fw) * fh * 3;
-    for (; fnext <= idx; ++fnext) {
-      if (need < 0 || fnext < need) continue;
-      // A missing index repeats the latest frame (videorate leaves none; odd timestamps could).
-      if (fnext == idx || frames.empty())
-        frames.emplace_back(px, px + bytes);
-      else
-        frames.push_back(frames.back());
-    }
-  };
-
-  auto add_audio = [&](GstClockTime pts, const float* s, int64_t n) {
-    if (GST_CLOCK_TIME_IS_VALID(pts)) {
-      const auto pos =
-          static_cast<int64_t>(gst_util_uint64_scale_round(pts, static_cast<guint64>(rate), GST_SECOND));
-      if (pos > anext + 1) {
-        abuf.insert(abuf.end(), static_cast<size_t>(pos - anext), 0.0f);
-        anext = pos;
-      } else if (pos < anext - 1) {
-        const int64_t skip = std::min(n, anext - pos);
-        s += skip;
-        n -= skip;
-      }
-    }
-    abuf.insert(abuf.end(), s, s + n);
-    anext += n;
-    // Drop what no pending clip needs, in large steps (the erase moves the rest).
-    const int64_t need = start_of(next);
-    const int64_t keep_from = need < 0 ? anext : sample_of(need);
-    if (keep_from - abase > rate / 2) {
-      const int64_t drop = std::min<int64_t>(keep_from - abase, static_cast<int64_t>(abuf.size()));
-      abuf.erase(abuf.begin(), abuf.begin() + drop);
-      abase += drop;
-    }
-  };
-
-  // Emits every clip whose window is complete; returns false when no clip can come any more.
-  auto emit_ready = [&]() -> bool {
-    for (;;) {
-      const int64_t n0 = start_of(next);
-      if (n0 < 0) return false;
-      const int64_t s0 = sample_of(n0);
-      if (vsink) {
-        if (fnext < n0 + T) return !veos;
-        if (asink && anext < s0 + S && !aeos) return true;
-      } else if (anext < s0 + S) {
-        return !aeos;
-      }
-      Clip c;
-      c.clip_index = next;
-      c.start_us = std::llround(static_cast<double>(n0) * 1e6 / fps);
-      c.end_us = std::llround(static_cast<double>(n0 + T) * 1e6 / fps);
-      c.fps = fps;
-      c.sample_rate = static_cast<int>(rate);
-      c.has_video = vsink != nullptr;
-      c.has_audio = asink != nullptr;
-      if (vsink) {
-        auto buf = std::make_shared<std::vector<uint8_t>>();
-        buf->reserve(static_cast<size_t>(T) * fw * fh * 3);
-        for (int64_t i = n0; i < n0 + T; ++i) {
-          const auto& f = frames.at(static_cast<size_t>(i - fbase()));
-          buf->insert(buf->end(), f.begin(), f.end());
-        }
-        c.frames = std::move(buf);
-        c.frames_t = static_cast<int>(T);
-        c.height = fh;
-        c.width = fw;
-      }
-      auto au = std::make_shared<std::vector<float>>(static_cast<size_t>(S), 0.0f);
-      for (int64_t i = std::max(s0, abase); i < std::min(s0 + S, anext); ++i)
-        (*au)[static_cast<size_t>(i - s0)] = abuf[static_cast<size_t>(i - abase)];
-      c.audio = std::move(au);
-      ++next;
-      ++stats.clips;
-      if (!sink(std::move(c))) return false;
-      const int64_t need = start_of(next);
-      while (!frames.empty() && (need < 0 || fbase() < need)) frames.pop_front();
-    }
-  };
-
   auto last_data = Clock::now();
   bool more = true;
   while (more && (!veos || !aeos)) {
-    if (stop && stop->load()) return stats;
-    poll_bus();
-    const double vt = static_cast<double>(fnext) / fps,
-                 at = static_cast<double>(anext) / static_cast<double>(rate);
-    GstElement* first = !veos && (aeos || vt <= at) ? vsink : asink;
-    GstElement* second = first == vsink ? (aeos ? nullptr : asink) : (veos ? nullptr : vsink);
-    GstElement* from = first;
-    GstSample* smp = gst_app_sink_try_pull_sample(GST_APP_SINK(first), 20 * GST_MSECOND);
+    if (stop && stop->load()) break;
+    src.poll_bus();
+    GstAppSink* first = !veos && (aeos || clips.video_seconds() <= clips.audio_seconds()) ? vsink : asink;
+    GstAppSink* second = first == vsink ? (aeos ? nullptr : asink) : (veos ? nullptr : vsink);
+    GstAppSink* from = first;
+    GstSample* smp = gst_app_sink_try_pull_sample(first, 20 * GST_MSECOND);
     if (!smp && second) {
       // The stream ahead may hold the demuxer back when its sink is full: take from it too.
-      smp = gst_app_sink_try_pull_sample(GST_APP_SINK(second), 0);
+      smp = gst_app_sink_try_pull_sample(second, 0);
       from = second;
     }
     if (!smp) {
-      if (gst_app_sink_is_eos(GST_APP_SINK(first))) (first == vsink ? veos : aeos) = true;
-      if (second && gst_app_sink_is_eos(GST_APP_SINK(second))) (second == vsink ? veos : aeos) = true;
-      if (Clock::now() - last_data > timeout) {
-        ph.hung = true;
-        throw DecodeError("timeout", "decoder stalled: no data for " + seconds_text(opt.timeout_seconds));
-      }
-      if (veos || aeos) more = emit_ready();
+      if (gst_app_sink_is_eos(first)) (first == vsink ? veos : aeos) = true;
+      if (second && gst_app_sink_is_eos(second)) (second == vsink ? veos : aeos) = true;
+      if (veos && vsink) clips.end_video();
+      if (aeos && asink) clips.end_audio();
+      if (Clock::now() - last_data > src.timeout()) src.stalled();
+      if (veos || aeos) more = clips.emit_ready(sink);
       continue;
     }
     last_data = Clock::now();
+    std::unique_ptr<GstSample, void (*)(GstSample*)> held(smp, [](GstSample* s) { gst_sample_unref(s); });
     GstBuffer* buf = gst_sample_get_buffer(smp);
     if (from == vsink) {
       GstCaps* caps = gst_sample_get_caps(smp);
-      if (caps && !(vcaps && gst_caps_is_equal(caps, vcaps))) {
-        if (!gst_video_info_from_caps(&vinfo, caps)) {
-          gst_sample_unref(smp);
-          throw DecodeError("decode_error", "unusable video caps");
-        }
-        if (fw && (fw != GST_VIDEO_INFO_WIDTH(&vinfo) || fh != GST_VIDEO_INFO_HEIGHT(&vinfo))) {
-          gst_sample_unref(smp);
+      if (caps && !(vcaps && gst_caps_is_equal(caps, vcaps.get()))) {
+        if (!gst_video_info_from_caps(&vinfo, caps)) throw DecodeError("decode_error", "unusable video caps");
+        if (fw && (fw != GST_VIDEO_INFO_WIDTH(&vinfo) || fh != GST_VIDEO_INFO_HEIGHT(&vinfo)))
           throw DecodeError("decode_error", "frame size changed mid-stream");
-        }
         fw = GST_VIDEO_INFO_WIDTH(&vinfo);
         fh = GST_VIDEO_INFO_HEIGHT(&vinfo);
-        vcaps_ref.reset(gst_caps_ref(caps));
-        vcaps = caps;
+        clips.set_frame_size(fw, fh);
+        vcaps.reset(gst_caps_ref(caps));
       }
       GstVideoFrame vf;
       if (gst_video_frame_map(&vf, &vinfo, buf, GST_MAP_READ)) {
-        // Rows are padded to 4 bytes: copy row by row with the real stride into packed RGB.
-        const int stride_b = GST_VIDEO_FRAME_PLANE_STRIDE(&vf, 0);
-        const auto* src = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, 0));
-        std::vector<uint8_t> packed(static_cast<size_t>(fw) * fh * 3);
-        for (int y = 0; y < fh; ++y)
-          std::memcpy(packed.data() + static_cast<size_t>(y) * fw * 3,
-                      src + static_cast<size_t>(y) * stride_b, static_cast<size_t>(fw) * 3);
+        pack_rgb(vf, fw, fh, packed);
         gst_video_frame_unmap(&vf);
         const GstClockTime pts = GST_BUFFER_PTS(buf);
         const int64_t idx = GST_CLOCK_TIME_IS_VALID(pts)
                                 ? static_cast<int64_t>(std::llround(static_cast<double>(pts) * fps / 1e9))
-                                : fnext;
+                                : clips.next_frame();
         ++stats.frames;
-        if (idx >= fnext) add_frame(idx, packed.data());
+        clips.add_frame(idx, packed.data());
       }
     } else {
       GstMapInfo mi;
       if (gst_buffer_map(buf, &mi, GST_MAP_READ)) {
         const auto n = static_cast<int64_t>(mi.size / sizeof(float));
         stats.samples += static_cast<uint64_t>(n);
-        add_audio(GST_BUFFER_PTS(buf), reinterpret_cast<const float*>(mi.data), n);
+        const GstClockTime pts = GST_BUFFER_PTS(buf);
+        const int64_t pos = GST_CLOCK_TIME_IS_VALID(pts)
+                                ? static_cast<int64_t>(gst_util_uint64_scale_round(pts, rate, GST_SECOND))
+                                : -1;
+        clips.add_audio(pos, reinterpret_cast<const float*>(mi.data), n);
         gst_buffer_unmap(buf, &mi);
       }
     }
-    gst_sample_unref(smp);
-    more = emit_ready();
+    held.reset();
+    more = clips.emit_ready(sink);
   }
-  if (more) emit_ready();
+  if (more && !(stop && stop->load())) clips.emit_ready(sink);
+  stats.clips = clips.clips();
   if (stats.clips == 0 && opt.first_clip == 0 && !(stop && stop->load())) {
-    const double have =
-        vsink ? static_cast<double>(fnext) / fps : static_cast<double>(anext) / static_cast<double>(rate);
+    const bool video = vsink != nullptr;
     std::ostringstream r;
     r.precision(2);
-    r << std::fixed << "shorter than one clip: " << have << " s of " << (vsink ? "video" : "audio")
-      << ", a clip is " << opt.clip_seconds << " s";
+    r << std::fixed << "shorter than one clip: " << (video ? clips.video_seconds() : clips.audio_seconds())
+      << " s of " << (video ? "video" : "audio") << ", a clip is " << opt.clip_seconds << " s";
     throw DecodeError("too_short", r.str());
   }
   return stats;
 }
+
 }  // namespace vatt::nodes

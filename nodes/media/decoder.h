@@ -6,10 +6,8 @@
 //                --other--> fakesink
 //
 // Branches are linked in `pad-added`, so a source without audio has no audio sink (a sink that never gets
-// data would never preroll). Clip k covers frames [n_k, n_k + T) at `fps` and samples
-// [round(n_k * rate / fps), ... + S) with T = round(clip_seconds * fps), S = round(clip_seconds * rate):
-// audio is placed by its timestamps (gaps filled with silence, overlaps dropped), so the sample count is
-// exact whatever the source rate, encoder priming or timestamp gaps.
+// data would never preroll). Which windows become clips is a ClipPlan (clip_plan.h); the frames and samples
+// are cut into clips in exact sync by a ClipAssembler (clip_assembler.h), audio placed by its timestamps.
 #pragma once
 
 #include <atomic>
@@ -74,11 +72,5 @@ void ensure_gstreamer();
 /// clips; an error after some clips were delivered is thrown too (those clips stay delivered).
 DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
                          const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop = nullptr);
-
-/// "file:///abs/path" for paths, the URI itself for anything with a scheme.
-std::string to_uri(const std::string& path_or_uri);
-/// 64-bit FNV-1a.
-uint64_t fnv1a64(std::string_view s, uint64_t h = 1469598103934665603ULL);
-std::string hex64(uint64_t v);
 
 }  // namespace vatt::nodes

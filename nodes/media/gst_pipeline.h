@@ -1,5 +1,5 @@
 // What decoder.cpp and asr.cpp share about building and owning a GStreamer pipeline: element creation with a
-// clear error, linking a branch in pad-added, and ownership (set to NULL and released on scope exit, or, when
+// clear error, linking a branch in pad-added, the short kind of a bus error, and ownership (set to NULL and released on scope exit, or, when
 // the pipeline is hung, on a detached thread so that the caller goes on).
 #pragma once
 
@@ -36,6 +36,20 @@ inline void attach_chain(GstElement* pipeline, GstPad* pad, const std::vector<Gs
   GstPad* sinkpad = gst_element_get_static_pad(chain.front(), "sink");
   gst_pad_link(pad, sinkpad);
   gst_object_unref(sinkpad);
+}
+
+/// The short, counted kind of a GStreamer bus error: "not_found" (no such file, unreadable), "unknown_format"
+/// (no demuxer knows it), "unsupported_codec" (no decoder installed), else "decode_error" (corrupt data,
+/// GST_STREAM_ERROR_DECODE among it).
+inline std::string error_kind(const GError* err) {
+  if (err->domain == GST_RESOURCE_ERROR &&
+      (err->code == GST_RESOURCE_ERROR_NOT_FOUND || err->code == GST_RESOURCE_ERROR_OPEN_READ))
+    return "not_found";
+  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
+    return "unknown_format";
+  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND)
+    return "unsupported_codec";
+  return "decode_error";
 }
 
 /// Sets the pipeline to NULL and releases it, after which what its callbacks use (`keep`) may go. After a

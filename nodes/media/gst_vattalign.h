@@ -1,5 +1,5 @@
 // `vattalign`: our GStreamer element that turns timed text (subparse output, ASR segments) into per-clip
-// text, the 5 MIL-NCE candidates of SPEC §1 for each clip window. Registered in-process by
+// text, the 5 MIL-NCE candidates for each clip window. Registered in-process by
 // register_vattalign(); the same element is built as a plugin (libgstvattalign.so) for gst-launch-1.0 with
 // GST_PLUGIN_PATH.
 //

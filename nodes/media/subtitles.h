@@ -1,5 +1,5 @@
 // Subtitle files (.srt, .vtt) beside a source, parsed into timed text segments; and the alignment of segments
-// to clip windows (the 5 MIL-NCE text candidates of SPEC §1).
+// to clip windows (the 5 MIL-NCE text candidates).
 #pragma once
 
 #include <cstdint>

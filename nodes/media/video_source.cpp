@@ -1,45 +1,46 @@
-// `video_source`: finds media (a file, a folder searched recursively by extension, a list file, or a URI),
-// decodes up to `parallel` sources at once and emits their clips, each with its aligned text (subtitles,
-// dataset captions, or speech recognised with pocketsphinx).
+// `video_source`: finds media (source_list.h), decodes up to `parallel` sources at once and emits their
+// clips, each with its aligned text (transcript.h: subtitles, dataset captions, or speech recognised with
+// pocketsphinx).
 //
-//   video_source --clips(clip)--> ...       keys (source_id, clip_index), source_id = hash of the source URI
+//   video_source --clips(clip)--> ...       keys (source_id, epoch << 40 | clip_index), source_id = hash of
+//                                           the source URI
 //                --errors-------> ...       one ErrorRecord per bad source (or bad subtitle file), naming it
 //
 // Memory stays bounded: each decoder thread hands clips through a queue of `queue` clips; when it is full the
 // decoder waits, its appsinks fill and GStreamer stops reading; produce() blocks on the queue (sources may).
 // Each decoder thread also holds back one clip, so that the last clip of a source can say it is the last.
 //
-// Training: `uri` may also be a clip store written by the ingest graph (with media kept): its clips are read
-// back without decoding, behind the same port. `epochs` repeats the data (0 = until the run stops),
-// `shuffle` draws a new order per epoch from `seed`, and with RANK/WORLD_SIZE set (data-parallel workers)
-// each worker reads only its shard: sources (or stored clips) i with i % WORLD_SIZE == RANK.
+// Training: `epochs` repeats the data (0 = until the run stops), `shuffle` draws a new order per epoch from
+// `seed`, and data-parallel workers each read their shard (epoch_order.h). `uri` may also be a clip store:
+// its clips are read back without decoding (stored_clips.h, what the `stored_clips` node type does), so one
+// graph trains from videos or from a store.
 //
 // Resume (`resume_db`: the clip store this graph writes to): a source whose record there has the same content
 // fingerprint and options and is complete is skipped without decoding; one that is half done is decoded from
 // its first missing clip (decoded from the start, clips before it dropped; see DecodeOptions::first_clip).
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 #include <variant>
 
 #include "nodes/media/asr.h"
 #include "nodes/media/clip.h"
-#include "nodes/media/clip_record.h"
 #include "nodes/media/datasets.h"
 #include "nodes/media/decoder.h"
-#include "nodes/media/subtitles.h"
+#include "nodes/media/epoch_order.h"
+#include "nodes/media/ids.h"
+#include "nodes/media/source_list.h"
+#include "nodes/media/stored_clips.h"
+#include "nodes/media/transcript.h"
 #include "nodes/register_all.h"
 #include "storage/clip_store.h"
 
@@ -48,41 +49,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using pipeline::Message;
-
-struct SourceError {
-  std::string kind, reason;
-};
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string ext_of(const std::string& path) {
-  std::string e = fs::path(path).extension().string();
-  return lower(e.empty() ? e : e.substr(1));
-}
-
-/// Fingerprint of a file's content: its size and the FNV-1a of its first and last MiB (cheap for big files,
-/// and any re-encode or truncation changes it). URIs that are not files: the URI.
-std::string fingerprint(const std::string& path, bool is_file) {
-  if (!is_file) return hex64(fnv1a64(path));
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  uint64_t h = fnv1a64(std::to_string(ec ? 0 : size));
-  std::string buf(1 << 20, '\0');
-  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-  h = fnv1a64(std::string_view(buf.data(), static_cast<size_t>(in.gcount())), h);
-  if (!ec && size > buf.size()) {
-    in.clear();
-    in.seekg(-static_cast<std::streamoff>(std::min<uint64_t>(size - buf.size(), buf.size())), std::ios::end);
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    h = fnv1a64(std::string_view(buf.data(), static_cast<size_t>(in.gcount())), h);
-  }
-  return hex64(h);
-}
 
 class VideoSource final : public pipeline::Node {
  public:
@@ -93,7 +59,7 @@ class VideoSource final : public pipeline::Node {
     opt_.sample_rate = static_cast<int>(o.get_int("sample_rate"));
     opt_.clip_seconds = o.get_float("clip_seconds");
     if (const int64_t frames = o.get_int("frames"); frames > 0) {
-      // A clip of `frames` frames at `fps`: its length follows (SPEC §1: 32 frames at 10 fps = 3.2 s).
+      // A clip of `frames` frames at `fps`: its length follows (32 frames at 10 fps = 3.2 s).
       const double seconds = static_cast<double>(frames) / opt_.fps;
       if (std::abs(seconds - opt_.clip_seconds) > 1e-6 && o.given("clip_seconds"))
         throw std::invalid_argument("frames " + std::to_string(frames) + " at fps " +
@@ -110,23 +76,23 @@ class VideoSource final : public pipeline::Node {
     opt_.timeout_seconds = o.get_float("timeout_seconds");
     opt_.max_pixels = o.get_int("max_pixels");
     opt_.validate();
-    for (const auto& e : o.get_list("extensions")) exts_.insert(lower(e));
-    for (const auto& e : o.get_list("audio_extensions")) audio_exts_.insert(lower(e));
+    for (const auto& e : o.get_list("extensions")) list_.extensions.insert(file_extension("x." + e));
+    for (const auto& e : o.get_list("audio_extensions")) audio_exts_.insert(file_extension("x." + e));
+    list_.labels_from_folder = o.get_bool("labels_from_folder");
     parallel_ = static_cast<int>(o.get_int("parallel"));
     queue_cap_ = static_cast<size_t>(o.get_int("queue"));
-    text_ = o.get_bool("subtitles");
-    candidates_ = static_cast<int>(o.get_int("text_candidates"));
-    labels_from_folder_ = o.get_bool("labels_from_folder");
+    text_.subtitles = o.get_bool("subtitles");
+    text_.candidates = static_cast<int>(o.get_int("text_candidates"));
+    text_.asr = o.get_string("asr");
+    text_.timeout_seconds = opt_.timeout_seconds;
     captions_ = o.get_string("captions");
     labels_csv_ = o.get_string("labels_csv");
     split_lists_ = o.get_list("split_lists");
-    asr_ = o.get_string("asr");
     resume_db_ = o.get_string("resume_db");
     epochs_ = o.get_int("epochs");
     shuffle_ = o.get_bool("shuffle");
-    const auto& w = cfg.worker;
-    rank_ = w.rank;
-    world_ = w.world_size;
+    rank_ = cfg.worker.rank;
+    world_ = cfg.worker.world_size;
     // asr's choices and the ranges of parallel, queue and text_candidates are the contract's (checked when
     // the graph loads).
     if (uri_.empty()) throw std::invalid_argument("uri must not be empty");
@@ -136,21 +102,25 @@ class VideoSource final : public pipeline::Node {
 
   void open() override {
     ensure_gstreamer();
-    if (asr_ != "off" && !asr_available()) {
-      if (asr_ == "force")
+    if (text_.asr != "off" && !asr_available()) {
+      if (text_.asr == "force")
         throw std::runtime_error("asr is force but the GStreamer element 'pocketsphinx' is not installed");
       spdlog::warn("{}: no speech recognition: the GStreamer element 'pocketsphinx' is not installed", id_);
-      asr_ = "off";
+      text_.asr = "off";
     }
     std::error_code ec;
-    if (!resume_db_.empty() && std::filesystem::is_directory(resume_db_, ec))
+    if (!resume_db_.empty() && fs::is_directory(resume_db_, ec))
       store_ = storage::ClipStore::open_shared(resume_db_);
     if (storage::ClipStore::exists_at(uri_)) {
-      list_stored_clips();
+      reader_ = std::make_unique<StoredClipReader>(uri_, rank_, world_);
+      if (reader_->without_media())
+        spdlog::warn(
+            "{}: {} clip(s) of {} were stored without media (clip_store store_media off) and are left out",
+            id_, reader_->without_media(), uri_);
     } else {
       load_datasets();
-      list_sources();
-      shard(sources_);
+      sources_ = list_sources(uri_, list_);
+      keep_shard(sources_, rank_, world_);
     }
     if (world_ > 1 && units() == 0)
       throw std::runtime_error("data-parallel worker " + std::to_string(rank_) + " of " +
@@ -158,6 +128,7 @@ class VideoSource final : public pipeline::Node {
                                (reader_ ? "stored clips" : "sources") +
                                " than workers (use fewer workers, or ingest into a clip store: its clips are "
                                "sharded one by one)");
+    order_ = std::make_unique<EpochOrder>(units(), shuffle_, opt_.seed);
     for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(units())); ++i) {
       ++running_;
       workers_.emplace_back([this] { work(); });
@@ -165,7 +136,7 @@ class VideoSource final : public pipeline::Node {
     const std::string shard_note =
         world_ > 1 ? fmt::format(" (shard {} of {})", rank_, world_) : std::string();
     if (reader_)
-      spdlog::info("{}: {} stored clip(s) in clip store {}{}", id_, stored_.size(), uri_, shard_note);
+      spdlog::info("{}: {} stored clip(s) in clip store {}{}", id_, reader_->size(), uri_, shard_note);
     else
       spdlog::info("{}: {} source(s) under {}{}", id_, sources_.size(), uri_, shard_note);
   }
@@ -226,23 +197,6 @@ class VideoSource final : public pipeline::Node {
   }
 
  private:
-  struct Source {
-    std::string path;  // a local path, or "" for a URI
-    std::string uri;
-    std::string label;
-  };
-
-  void add_file(const fs::path& p, const fs::path& root) {
-    Source s;
-    s.path = p.string();
-    s.uri = to_uri(s.path);
-    if (labels_from_folder_ && !root.empty()) {
-      const auto rel = fs::relative(p.parent_path(), root);
-      if (!rel.empty() && rel != ".") s.label = rel.begin()->string();
-    }
-    sources_.push_back(std::move(s));
-  }
-
   /// Reads the dataset files; one that cannot be used is reported once and the ingest goes on without it.
   void load_datasets() {
     auto guarded = [&](const std::function<void()>& fn) {
@@ -263,67 +217,8 @@ class VideoSource final : public pipeline::Node {
     }
   }
 
-  /// Expands `uri` into sources, sorted within a folder so runs are reproducible.
-  void list_sources() {
-    if (uri_.find("://") != std::string::npos && uri_.rfind("file://", 0) != 0) {
-      sources_.push_back({"", uri_, ""});
-      return;
-    }
-    std::string path = uri_.rfind("file://", 0) == 0 ? uri_.substr(7) : uri_;
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-      std::vector<fs::path> found;
-      for (auto it =
-               fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-           it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) break;
-        if (it->is_regular_file(ec) && exts_.count(ext_of(it->path().string()))) found.push_back(it->path());
-      }
-      std::sort(found.begin(), found.end());
-      for (const auto& p : found) add_file(p, path);
-      return;
-    }
-    if (!fs::exists(path, ec)) throw std::runtime_error("uri '" + uri_ + "': no such file or directory");
-    const std::string e = ext_of(path);
-    if (e == "txt" || e == "list") {
-      for (const auto& entry : read_media_list(path)) {
-        if (entry.find("://") != std::string::npos)
-          sources_.push_back({"", entry, ""});
-        else
-          add_file(entry, {});
-      }
-      return;
-    }
-    add_file(path, {});
-  }
-
-  /// Decoder thread: takes the next source, decodes it, queues its clips (waiting while the queue is full).
-  size_t units() const { return reader_ ? stored_.size() : sources_.size(); }
-
-  /// Keeps this worker's shard (i % world == rank) of a list.
-  template <class T>
-  void shard(std::vector<T>& v) const {
-    if (world_ <= 1) return;
-    std::vector<T> mine;
-    for (size_t i = 0; i < v.size(); ++i)
-      if (static_cast<int>(i % static_cast<size_t>(world_)) == rank_) mine.push_back(std::move(v[i]));
-    v.swap(mine);
-  }
-
-  /// Which unit (source or stored clip) the k-th one of `epoch` is: in list order, or shuffled per epoch.
-  size_t unit_at(uint64_t epoch, size_t k) {
-    if (!shuffle_) return k;
-    std::lock_guard<std::mutex> lk(order_mu_);
-    auto& perm = orders_[epoch];
-    if (perm.empty()) {
-      perm.resize(units());
-      for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
-      std::mt19937_64 rng(opt_.seed * 0x9E3779B97F4A7C15ull + epoch + 1);
-      std::shuffle(perm.begin(), perm.end(), rng);
-      orders_.erase(orders_.begin(), orders_.lower_bound(epoch > 2 ? epoch - 2 : 0));  // keep memory flat
-    }
-    return perm[k];
-  }
+  /// Sources to decode, or stored clips to read.
+  size_t units() const { return reader_ ? reader_->size() : sources_.size(); }
 
   /// Reader thread: takes the next unit (a source to decode, or a stored clip to read), over `epochs` passes.
   void work() {
@@ -333,9 +228,9 @@ class VideoSource final : public pipeline::Node {
       const uint64_t epoch = n ? i / n : 0;
       if (n == 0 || stop_ || (epochs_ > 0 && epoch >= static_cast<uint64_t>(epochs_))) break;
       if (epoch > epoch_.load()) epoch_.store(epoch);
-      const size_t u = unit_at(epoch, i % n);
+      const size_t u = order_->at(epoch, i % n);
       if (reader_)
-        read_stored(stored_[u], static_cast<uint32_t>(epoch));
+        read_stored(u, static_cast<uint32_t>(epoch));
       else
         decode_one(sources_[u], static_cast<uint32_t>(epoch));
       done_.fetch_add(1);
@@ -355,54 +250,37 @@ class VideoSource final : public pipeline::Node {
     return true;
   }
 
-  void fail(const Source& s, const std::string& kind, const std::string& reason) {
+  bool report(SourceError e) {
     bad_.fetch_add(1);
-    push(SourceError{kind, (s.path.empty() ? s.uri : s.path) + ": " + reason});
+    return push(std::move(e));
   }
 
-  /// The clips of the clip store at `uri_` that kept their media (only those can be trained on).
-  void list_stored_clips() {
-    reader_ = storage::ClipStore::open_shared(uri_);
-    size_t all = 0;
-    stored_ = reader_->clips_with_media(&all);
-    if (all > stored_.size())
-      spdlog::warn(
-          "{}: {} clip(s) of {} were stored without media (clip_store store_media off) and are left out", id_,
-          all - stored_.size(), uri_);
-    if (stored_.empty())
-      throw std::runtime_error("clip store " + uri_ +
-                               " holds no clip with media; ingest with clip_store store_media: true");
-    shard(stored_);
-  }
-
-  /// A stored clip back as a Clip, without decoding.
-  void read_stored(const std::pair<uint64_t, uint64_t>& id, uint32_t epoch) {
-    auto rec = reader_->get(id.first, id.second);
-    auto media = reader_->media(id.first, id.second);
-    if (!rec || !media) {
-      bad_.fetch_add(1);
-      push(SourceError{"store_error", uri_ + ": clip " + std::to_string(id.second) + " of source " +
-                                          hex64(id.first) + " vanished from the store"});
+  void read_stored(size_t u, uint32_t epoch) {
+    auto item = reader_->read(u);
+    if (auto* e = std::get_if<SourceError>(&item)) {
+      report(std::move(*e));
       return;
     }
-    Clip c = from_stored(*rec, std::move(*media));
+    auto& c = std::get<Clip>(item);
     c.epoch = epoch;
     frames_.fetch_add(static_cast<uint64_t>(c.frames_t));
     push(std::move(c));
   }
 
-  void decode_one(const Source& s, uint32_t epoch) {
-    const bool is_file = !s.path.empty();
-    if (is_file) {
+  void decode_one(const MediaSource& s, uint32_t epoch) {
+    auto fail = [&](const std::string& kind, const std::string& reason) {
+      report(SourceError{kind, s.name() + ": " + reason});
+    };
+    if (s.is_file()) {
       std::error_code ec;
-      if (!fs::exists(s.path, ec)) return fail(s, "not_found", "no such file");
+      if (!fs::exists(s.path, ec)) return fail("not_found", "no such file");
       if (fs::is_regular_file(s.path, ec) && fs::file_size(s.path, ec) == 0)
-        return fail(s, "empty_file", "empty file (0 bytes)");
+        return fail("empty_file", "empty file (0 bytes)");
     }
     DecodeOptions o = opt_;
-    o.require_video = !(is_file && audio_exts_.count(ext_of(s.path)));
+    o.require_video = !(s.is_file() && audio_exts_.count(file_extension(s.path)));
     const uint64_t source_id = fnv1a64(s.uri);
-    const std::string fp = fingerprint(is_file ? s.path : s.uri, is_file);
+    const std::string fp = content_fingerprint(s);
     const std::string digest = o.digest();
     if (store_) {
       // Resume from the store this graph writes to: only a record of the same content and options counts.
@@ -417,44 +295,15 @@ class VideoSource final : public pipeline::Node {
       }
     }
 
-    const SourceAnnotations ann = is_file ? datasets_.lookup(s.path) : SourceAnnotations{};
-    std::vector<TextSegment> segments;
-    bool own_transcript = false;  // a subtitle file or timed captions exist (even a malformed file)
-    if (text_ && is_file) {
-      const std::string subs = find_subtitles(s.path);
-      if (!subs.empty()) {
-        own_transcript = true;
-        try {
-          segments = load_subtitles(subs);
-        } catch (const SubtitleError& e) {
-          // The video is still good: ingest it without text, and say why the text is missing.
-          bad_.fetch_add(1);
-          if (!push(SourceError{"bad_subtitles", e.what()})) return;
-        }
-      }
-    }
-    // The best transcript: subtitles beside the file, else the dataset's timed captions, else speech
-    // recognition (local files only: it is a second pass over the audio, before the clips are cut).
-    if (segments.empty() && !ann.segments.empty()) {
-      own_transcript = true;
-      segments = ann.segments;
-    }
-    std::optional<DecodeError> asr_failure;
-    if (is_file && (asr_ == "force" || (asr_ == "auto" && !own_transcript))) {
-      try {
-        AsrOptions ao;
-        ao.timeout_seconds = o.timeout_seconds;
-        ao.require_video = o.require_video;
-        const AsrResult r = recognise_speech(s.uri, ao, &stop_);
-        if (r.audio_seconds > 0) {
-          asr_sources_.fetch_add(1);
-          asr_audio_us_.fetch_add(static_cast<uint64_t>(r.audio_seconds * 1e6));
-          asr_wall_us_.fetch_add(static_cast<uint64_t>(r.wall_seconds * 1e6));
-        }
-        if (!r.words.empty()) segments = words_to_segments(r.words, ao.pause_seconds, ao.max_segment_seconds);
-      } catch (const DecodeError& e) {
-        asr_failure = e;  // reported only if the source itself decodes (else its decode error says it all)
-      }
+    const SourceAnnotations ann = s.is_file() ? datasets_.lookup(s.path) : SourceAnnotations{};
+    TranscriptOptions to = text_;
+    to.require_video = o.require_video;
+    const Transcript text = choose_transcript(s, ann, to, &stop_);
+    if (text.subtitle_error && !report(*text.subtitle_error)) return;
+    if (text.asr_audio_seconds > 0) {
+      asr_sources_.fetch_add(1);
+      asr_audio_us_.fetch_add(static_cast<uint64_t>(text.asr_audio_seconds * 1e6));
+      asr_wall_us_.fetch_add(static_cast<uint64_t>(text.asr_wall_seconds * 1e6));
     }
     if (stop_) return;
 
@@ -477,11 +326,8 @@ class VideoSource final : public pipeline::Node {
             c.labels.insert(c.labels.end(), ann.labels.begin(), ann.labels.end());
             c.split = ann.split;
             c.epoch = epoch;
-            c.captions = ann.captions;
-            if (!segments.empty()) c.text = align_text(segments, c.start_us, c.end_us, candidates_);
-            if (segments.empty())  // untimed captions stand for the whole video, so for each clip of it
-              for (size_t i = 0; i < c.captions.size() && static_cast<int>(i) < candidates_; ++i)
-                c.text.push_back({c.start_us, c.end_us, c.captions[i]});
+            c.captions = text.captions;
+            c.text = text.clip_text(c.start_us, c.end_us, text_.candidates);
             if (held && !push(std::move(*held))) return false;
             held = std::move(c);
             return true;
@@ -489,16 +335,13 @@ class VideoSource final : public pipeline::Node {
           &stop_);
       frames_.fetch_add(st.frames);
       finish_held(!stop_);
-      if (asr_failure) {
-        bad_.fetch_add(1);
-        push(SourceError{"asr_error", (is_file ? s.path : s.uri) + ": " + asr_failure->what()});
-      }
+      if (text.asr_error) report(*text.asr_error);
     } catch (const DecodeError& e) {
       finish_held(false);
-      fail(s, e.kind(), e.what());
+      fail(e.kind(), e.what());
     } catch (const std::exception& e) {
       finish_held(false);
-      fail(s, "decode_error", e.what());
+      fail("decode_error", e.what());
     }
   }
 
@@ -511,26 +354,23 @@ class VideoSource final : public pipeline::Node {
 
   std::string id_, uri_;
   DecodeOptions opt_;
-  std::set<std::string> exts_, audio_exts_;
+  SourceListOptions list_;
+  std::set<std::string> audio_exts_;
   int parallel_ = 1;
   size_t queue_cap_ = 4;
-  bool text_ = true;
-  int candidates_ = 5;
-  bool labels_from_folder_ = false;
+  TranscriptOptions text_;
   std::string captions_, labels_csv_;
   std::vector<std::string> split_lists_;
-  std::string asr_, resume_db_;
+  std::string resume_db_;
   DatasetIndex datasets_;
   std::shared_ptr<storage::ClipStore> store_;  // resume_db, when it exists
 
-  std::vector<Source> sources_;
-  std::shared_ptr<storage::ClipStore> reader_;         // uri is a clip store: read clips back from it
-  std::vector<std::pair<uint64_t, uint64_t>> stored_;  // (source_id, clip_index) of its clips with media
+  std::vector<MediaSource> sources_;
+  std::unique_ptr<StoredClipReader> reader_;  // uri is a clip store: its clips are read back
   int64_t epochs_ = 1;
   bool shuffle_ = false;
   int rank_ = 0, world_ = 1;
-  std::mutex order_mu_;
-  std::map<uint64_t, std::vector<size_t>> orders_;  // per epoch, when shuffling
+  std::unique_ptr<EpochOrder> order_;
   std::atomic<uint64_t> epoch_{0};
   std::atomic<size_t> next_source_{0};
   std::vector<std::thread> workers_;

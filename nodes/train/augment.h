@@ -1,4 +1,4 @@
-// Pretraining augmentation of SPEC §8 on uint8 frames: one random crop (area, aspect), flip and colour draw
+// Pretraining augmentation on uint8 frames: one random crop (area, aspect), flip and colour draw
 // per clip, applied alike to every frame, resized to a square. Evaluation mode: a centre crop of the short
 // side.
 #pragma once

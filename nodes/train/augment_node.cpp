@@ -1,4 +1,4 @@
-// `augment`: SPEC §8 on each clip's frames (random crop, flip, colour; the same draw on every frame), seeded
+// `augment`: the paper's augmentation on each clip's frames (random crop, flip, colour; the same draw on every frame), seeded
 // by (seed, source, clip index, epoch) so a run is reproducible whatever the thread timing. Evaluation mode
 // takes a centre crop. Audio and text pass through untouched (shared, not copied).
 //
@@ -65,7 +65,7 @@ class AugmentNode final : public pipeline::Node {
 void register_augment(pipeline::Registry& registry) {
   pipeline::NodeContract c;
   c.type = "augment";
-  c.doc = "SPEC §8 crop/flip/colour per clip (same on every frame), seeded; eval mode: centre crop";
+  c.doc = "crop/flip/colour per clip (same on every frame), seeded; eval mode: centre crop";
   c.inputs = {{"in", "clip", "decoded clips"}};
   c.outputs = {{"out", "clip", "the clip with frames [T, crop, crop, 3]"}};
   c.max_concurrency = 0;

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "nodes/media/decoder.h"
+#include "nodes/media/ids.h"
 #include "nodes/register_all.h"
 #include "nodes/train/embedding.h"
 #include "storage/clip_store.h"

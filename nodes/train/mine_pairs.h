@@ -1,4 +1,4 @@
-// MIL-NCE positives (SPEC §1): for each clip, its own words plus the segments of the SAME video nearest to it
+// MIL-NCE positives: for each clip, its own words plus the segments of the SAME video nearest to it
 // in time. The miner remembers, per video, every distinct text segment its clips have carried (own words and
 // candidates), so a clip's candidates come from all of its video's text seen so far, never from another
 // video. Negatives need no mining: the loss takes them from the whole (global) batch.

@@ -52,8 +52,7 @@ void register_mine_pairs(pipeline::Registry& registry) {
   c.outputs = {{"out", "clip", "the clips with their mined text candidates"}};
   c.max_concurrency = 0;
   c.options = {
-      pipeline::int_option("candidates", 5, "texts per clip: own words + nearest segments (SPEC §1: 5)", 1,
-                           64),
+      pipeline::int_option("candidates", 5, "texts per clip: own words + nearest segments (5)", 1, 64),
       pipeline::float_option("max_gap_seconds", 0.0, "neighbours at most this far from the clip; 0 = any", 0),
       pipeline::int_option("videos_cached", 4096, "videos whose segments are remembered", 1),
   };

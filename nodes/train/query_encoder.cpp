@@ -5,6 +5,7 @@
 
 #include "model/embedder.h"
 #include "nodes/media/decoder.h"
+#include "nodes/media/ids.h"
 #include "nodes/train/eval_input.h"
 #include "nodes/train/vocab.h"
 

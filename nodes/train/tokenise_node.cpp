@@ -1,4 +1,4 @@
-// `tokenise`: SPEC §1 text of each clip as vocabulary ids: its own aligned text plus the 4 nearest segments
+// `tokenise`: the text of each clip as vocabulary ids: its own aligned text plus the 4 nearest segments
 // in time (the MIL-NCE candidates, already chosen by the source), each normalised and clipped/padded to 16
 // words; missing candidates repeat the clip's own text; a clip without text gets all-zero ids and has_text =
 // false. When the vocabulary file does not exist and `build_from` names a corpus (a folder of videos with

@@ -13,10 +13,10 @@ namespace vatt::nodes {
 
 struct TokenisedClip {
   std::shared_ptr<const Clip> clip;      ///< frames [T, crop, crop, 3] uint8 after augment; audio as decoded
-  static constexpr int kCandidates = 5;  ///< SPEC §1: own text + 4 nearest segments
+  static constexpr int kCandidates = 5;  ///< own text + 4 nearest segments
   static constexpr int kWords = 16;
   std::vector<int32_t> text_ids;  ///< [5, 16] row-major; 0 = <pad>; all zero when the clip has no text
-  bool has_text = false;          ///< text_mask of SPEC §1
+  bool has_text = false;          ///< the model's text mask
   /// The vocabulary the ids come from (one shared instance): training stores it in its checkpoints.
   std::shared_ptr<const Vocabulary> vocab;
 };

@@ -345,8 +345,7 @@ void register_train_vatt(pipeline::Registry& registry) {
           "(0 = off)",
           0, 1024),
       int_option("negatives_memory", 4096, "hard negatives: texts kept in the memory bank", 1),
-      float_option("audio_noise", 0.01,
-                   "Gaussian noise added to audio, std = this x max|x| per clip (SPEC §1)", 0),
+      float_option("audio_noise", 0.01, "Gaussian noise added to audio, std = this x max|x| per clip", 0),
       int_option("log_every", 10, "steps between log lines (0: none)", 0),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<TrainNode>(cfg); };

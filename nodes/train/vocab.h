@@ -1,4 +1,4 @@
-// Text normalisation and the word vocabulary of SPEC §1: lower-case, strip punctuation, split on spaces;
+// Text normalisation and the word vocabulary: lower-case, strip punctuation, split on spaces;
 // at most 2^16 words with id 0 = <pad> and id 1 = <unk>; 16 words per text (clipped or padded).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Building the SPEC §1 vocabulary from what a corpus says: the texts of a clip store, or the .srt/.vtt
+// Building the vocabulary from what a corpus says: the texts of a clip store, or the .srt/.vtt
 // transcripts under a folder of videos. Used by `vatt vocab build` and by `tokenise` when its vocabulary file
 // does not exist yet.
 #pragma once

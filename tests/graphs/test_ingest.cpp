@@ -1,4 +1,4 @@
-// graphs/ingest.yaml through the real `vatt` binary (issue 3): a folder of generated media, good and bad, is
+// graphs/ingest.yaml through the real `vatt` binary: a folder of generated media, good and bad, is
 // ingested into a clip store; `vatt clips --json` shows the aligned text; re-ingest adds nothing; an ingest
 // killed with SIGKILL and run again ends with exactly the clips of an uninterrupted run; with resume_db a
 // second run of a finished ingest decodes nothing.

@@ -1,4 +1,4 @@
-// ModelConfig: the named configurations (SPEC §3 sizes), name=value overrides and their error messages.
+// ModelConfig: the named configurations (the paper's sizes), name=value overrides and their error messages.
 #include <gtest/gtest.h>
 
 #include <stdexcept>

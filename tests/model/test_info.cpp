@@ -1,4 +1,4 @@
-// Parameter counts against the paper (SPEC §3 table, within 2%) and against the analytic counter, and the
+// Parameter counts against the paper (the paper's table, within 2%) and against the analytic counter, and the
 // analytic forward GFLOPs against the paper's MBS figures at 0/25/50/75% DropToken.
 #include <gtest/gtest.h>
 
@@ -54,7 +54,7 @@ TEST(Info, MbsGflopsFollowThePaperAcrossDropRates) {
     // The ratio to 0% drop follows the paper's closely: the convention gets the quadratic term right.
     EXPECT_NEAR(g.total / info.gflops[0].total, paper[i] / paper[0], 0.005) << g.drop_rate;
   }
-  // 50% DropToken roughly halves the forward cost (SPEC §6).
+  // 50% DropToken roughly halves the forward cost.
   EXPECT_LT(info.gflops[2].total, 0.5 * info.gflops[0].total);
   EXPECT_FALSE(info.fields.empty());
 }

@@ -1,4 +1,4 @@
-// SPEC §3: the one attention function (scaled and T5's unscaled + bias paths), T5 relative-position buckets,
+// the one attention function (scaled and T5's unscaled + bias paths), T5 relative-position buckets,
 // RMS norm, and padding masks in both encoders.
 #include <gtest/gtest.h>
 

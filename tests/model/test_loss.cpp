@@ -1,4 +1,4 @@
-// SPEC §5: symmetric NCE and MIL-NCE worked by hand on three clips (one without text), the text-less masking,
+// symmetric NCE and MIL-NCE worked by hand on three clips (one without text), the text-less masking,
 // and the (NCE + lambda MIL-NCE) / (1 + lambda) total.
 #include <gtest/gtest.h>
 

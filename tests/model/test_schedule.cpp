@@ -1,4 +1,4 @@
-// SPEC §7: warm-up + quarter-cosine learning rate and the Adam settings.
+// warm-up + quarter-cosine learning rate and the Adam settings.
 #include <gtest/gtest.h>
 
 #include <cmath>

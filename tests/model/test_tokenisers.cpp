@@ -1,4 +1,4 @@
-// SPEC §2 and §6: voxel-patch token order, factorised positions and their cubic resizing, DropToken counts
+// Tokenisers (docs/model.md): voxel-patch token order, factorised positions and their cubic resizing, DropToken counts
 // and subsets.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Speech recognition (issue 3) with the real pocketsphinx element on real recordings from Debian's
+// Speech recognition with the real pocketsphinx element on real recordings from Debian's
 // pocketsphinx-testdata (LibriVox, read English): most words of the known transcripts come back, at the times
 // they were spoken, and through `video_source` (asr: auto) they land in the clips whose windows hold them.
 //
@@ -19,6 +19,7 @@
 
 #include "nodes/media/asr.h"
 #include "nodes/media/decoder.h"
+#include "nodes/media/ids.h"
 #include "nodes/register_all.h"
 #include "pipeline/runtime.h"
 #include "tests/nodes/media_fixture.h"
@@ -137,7 +138,7 @@ TEST(Asr, WordsGroupIntoSegmentsAtPausesAndMaximumLength) {
   EXPECT_EQ(s[2], (TextSegment{2500000, 4100000, "e"}));
 }
 
-// PLATFORM.md measured ~37% WER on this data: at least 50% of the reference words must come back, and every
+// We measured ~37% WER on this data: at least 50% of the reference words must come back, and every
 // recognised word must lie inside (within 0.3 s of) the utterance it was spoken in.
 TEST(Asr, RealRecordingsGiveMostWordsAtTheTimesTheyWereSpoken) {
   const AsrResult r = recognise_speech(to_uri(make_speech()), AsrOptions{});

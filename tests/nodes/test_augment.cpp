@@ -1,4 +1,4 @@
-// Augmentation (SPEC §8): crop area and aspect within bounds, the same crop on every frame, flip rate ~0.5,
+// Augmentation: crop area and aspect within bounds, the same crop on every frame, flip rate ~0.5,
 // colour rate ~0.8, reproducible from the seed, exact geometry on known images.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Dataset layouts of SPEC §10 (issue 3): HowTo100M and YouCook2 captions JSON, ESC-50 and AudioSet label
+// Dataset layouts (docs/ingestion.md): HowTo100M and YouCook2 captions JSON, ESC-50 and AudioSet label
 // CSVs, UCF101-style split lists; malformed files fail with the file (and line) named.
 #include <gtest/gtest.h>
 #include <unistd.h>

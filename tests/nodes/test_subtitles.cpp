@@ -1,4 +1,4 @@
-// Subtitle parsing (SRT, WebVTT; errors name the file and line) and clip-window text alignment (SPEC §1: the
+// Subtitle parsing (SRT, WebVTT; errors name the file and line) and clip-window text alignment (the
 // clip's own words plus the 4 nearest segments).
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// The `vattalign` GStreamer element (issue 3): registered in-process and loadable as a plugin by
+// The `vattalign` GStreamer element: registered in-process and loadable as a plugin by
 // gst-launch-1.0; on subparse output of a generated .srt it gives one JSON line per clip with the same
 // candidates as align_text().
 //

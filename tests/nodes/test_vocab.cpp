@@ -1,4 +1,4 @@
-// Text normalisation and the vocabulary (SPEC §1): ids 0/1 reserved, deterministic order, OOV -> <unk>,
+// Text normalisation and the vocabulary: ids 0/1 reserved, deterministic order, OOV -> <unk>,
 // 16-word clip/pad, strict file format.
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -238,5 +238,54 @@ TEST(Runtime, ANodeCanFailTheRunAndABrokenInvariantFailsItToo) {
       << bug.failure;
 }
 
+TEST(Runtime, ErrorsPastMaxOutInOneCallStillReachTheErrorsPort) {
+  // Three errors per call on a node whose max_out is 1: all of them arrive where its errors port leads.
+  auto m = run_yaml(
+      "graph: e\nnodes:\n  - { id: src, type: counter, options: { count: 20 } }\n"
+      "  - { id: x, type: errors_thrice }\n  - { id: sink, type: discard }\n  - { id: log, type: log }\n"
+      "edges:\n  - src.out -> x.in\n  - x.errors -> sink.in\n  - src.errors -> log.in\n");
+  ASSERT_EQ(m.exit_code, 0) << m.failure;
+  EXPECT_EQ(m.node("x")->errors, 60u);
+  EXPECT_EQ(m.node("sink")->in, 60u);
+}
+
+TEST(Runtime, APayloadThatIsNotItsPortsTypeIsABrokenInvariant) {
+  // The port says count; the node emits a std::string: the run fails naming both, before anyone downstream
+  // calls Message::as<Count>() on it.
+  auto m = run_yaml(
+      "graph: t\nnodes:\n  - { id: src, type: counter, options: { count: 5 } }\n"
+      "  - { id: x, type: emits_wrong_type }\n  - { id: sink, type: discard }\n  - { id: log, type: log }\n"
+      "edges:\n  - src.out -> x.in\n  - x.out -> sink.in\n  - src.errors -> log.in\n  - x.errors -> "
+      "log.in\n");
+  EXPECT_EQ(m.exit_code, 1);
+  EXPECT_NE(m.failure.find("node 'x' emitted std::__cxx11::basic_string"), std::string::npos) << m.failure;
+  EXPECT_NE(m.failure.find("on port 'out', which carries 'count' (vatt::pipeline::Count)"), std::string::npos)
+      << m.failure;
+  EXPECT_EQ(m.node("sink")->in, 0u);
+}
+
+TEST(Registry, APortTypeMustBeARegisteredMessageType) {
+  pipeline::Registry r;
+  pipeline::NodeContract c;
+  c.type = "t";
+  c.doc = "d";
+  c.inputs = {{"in", "clipz", ""}};
+  c.create = [](const pipeline::NodeConfig&) { return std::unique_ptr<pipeline::Node>(); };
+  try {
+    r.add(c);
+    FAIL() << "accepted an unregistered port type";
+  } catch (const std::logic_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "node type 't': input 'in' carries 'clipz', which is not a registered message type");
+  }
+  r.add_type<std::string>("clipz", "text");
+  EXPECT_NO_THROW(r.add(c));
+  EXPECT_THROW(r.add_type<std::string>("text", "the same C++ type again"), std::logic_error);
+  EXPECT_EQ(r.type_of(typeid(std::string))->name, "clipz");
+  EXPECT_EQ(r.type("batch")->cpp, &typeid(pipeline::Batch));
+  // Origins: a type that names none says so.
+  EXPECT_THROW(r.origin(pipeline::Message::make(std::string("x"))), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace vatt::test

@@ -20,6 +20,22 @@ class EmitsTwice final : public pipeline::Node {
   }
 };
 
+/// Reports three errors for every input and emits nothing (a batch whose items all fail, one by one).
+class ErrorsThrice final : public pipeline::Node {
+ public:
+  void process(int, const pipeline::Message&, pipeline::Emitter& out) override {
+    for (int i = 0; i < 3; ++i) out.error("item", "item " + std::to_string(i) + " failed");
+  }
+};
+
+/// Emits a string on a port that carries counts: its contract and its payload disagree.
+class EmitsWrongType final : public pipeline::Node {
+ public:
+  void process(int, const pipeline::Message&, pipeline::Emitter& out) override {
+    out.emit(0, pipeline::Message::make(std::string("not a count")));
+  }
+};
+
 /// Ends the run as a failure at its `after`-th input.
 class FailsTheRun final : public pipeline::Node {
  public:
@@ -36,7 +52,7 @@ class FailsTheRun final : public pipeline::Node {
 const pipeline::Registry& test_registry() {
   static const pipeline::Registry reg = [] {
     pipeline::Registry r;
-    nodes::register_all_nodes(r);
+    nodes::register_generic_nodes(r);
     pipeline::NodeContract a;
     a.type = "needs_path";
     a.doc = "test node with a required option";
@@ -68,6 +84,19 @@ const pipeline::Registry& test_registry() {
     t.outputs = {{"out", "@in", ""}};
     t.create = [](const pipeline::NodeConfig&) { return std::make_unique<EmitsTwice>(); };
     r.add(t);
+    pipeline::NodeContract e3;
+    e3.type = "errors_thrice";
+    e3.doc = "test node that reports three errors per input";
+    e3.inputs = {{"in", "any", ""}};
+    e3.create = [](const pipeline::NodeConfig&) { return std::make_unique<ErrorsThrice>(); };
+    r.add(e3);
+    pipeline::NodeContract w;
+    w.type = "emits_wrong_type";
+    w.doc = "test node whose payload is not its port's type";
+    w.inputs = {{"in", "any", ""}};
+    w.outputs = {{"out", "count", ""}};
+    w.create = [](const pipeline::NodeConfig&) { return std::make_unique<EmitsWrongType>(); };
+    r.add(w);
     pipeline::NodeContract g;
     g.type = "fails_the_run";
     g.doc = "test node that calls fail_run";

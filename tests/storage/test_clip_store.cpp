@@ -1,4 +1,4 @@
-// The clip store (issue 3): one atomic write per clip with its text, media and source cursor; re-putting the
+// The clip store: one atomic write per clip with its text, media and source cursor; re-putting the
 // same clip adds nothing; a changed source (content or options) replaces its old clips.
 #include <gtest/gtest.h>
 #include <unistd.h>

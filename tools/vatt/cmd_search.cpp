@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "nodes/media/decoder.h"
+#include "nodes/media/ids.h"
 #include "nodes/train/query_encoder.h"
 #include "storage/clip_store.h"
 #include "storage/embedding_store.h"

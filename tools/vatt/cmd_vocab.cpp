@@ -1,4 +1,4 @@
-// vatt vocab build / show: the word vocabulary of SPEC §1, from a clip store's texts or from the subtitle
+// vatt vocab build / show: the word vocabulary, from a clip store's texts or from the subtitle
 // files of a folder of videos.
 #include <cstdio>
 
@@ -31,7 +31,7 @@ int cmd_vocab(const Args& args) {
           args,
           "usage: vatt vocab build (--db STORE | --uri DIR) --out FILE [--max-size N] [--min-count N]\n"
           "       vatt vocab show FILE [--top N]\n"
-          "Builds the word vocabulary (SPEC §1: <pad>=0, <unk>=1, at most 2^16 words, most frequent "
+          "Builds the word vocabulary (<pad>=0, <unk>=1, at most 2^16 words, most frequent "
           "first).",
           opts, pos, vm, hidden))
     return *rc;

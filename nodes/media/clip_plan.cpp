@@ -1,0 +1,51 @@
+#include "nodes/media/clip_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "nodes/media/decoder.h"
+#include "nodes/media/ids.h"
+
+namespace vatt::nodes {
+
+ClipPlan::ClipPlan(const DecodeOptions& opt, const std::string& uri)
+    : fps_(opt.fps),
+      rate_(opt.sample_rate),
+      frames_(std::lround(opt.clip_seconds * opt.fps)),
+      samples_(std::lround(opt.clip_seconds * static_cast<double>(opt.sample_rate))),
+      stride_(opt.stride_seconds > 0 ? std::lround(opt.stride_seconds * opt.fps) : frames_),
+      max_clips_(opt.max_clips),
+      clips_per_source_(opt.clips_per_source),
+      planned_(opt.sampling != "all"),
+      random_(opt.sampling == "random"),
+      seed_(opt.seed ^ fnv1a64(uri)) {}
+
+void ClipPlan::set_duration_ns(int64_t duration_ns) {
+  starts_.clear();
+  const auto F = static_cast<int64_t>(std::floor(static_cast<double>(duration_ns) * fps_ / 1e9 + 1e-6));
+  const int64_t T = frames_, K = clips_per_source_;
+  if (F < T) return;  // shorter than one clip: no clip
+  if (!random_) {
+    for (int64_t j = 0; j < K; ++j) starts_.push_back(K == 1 ? (F - T) / 2 : (F - T) * j / (K - 1));
+  } else {
+    std::mt19937_64 rng(seed_);
+    std::uniform_int_distribution<int64_t> d(0, F - T);
+    for (int64_t j = 0; j < K; ++j) starts_.push_back(d(rng));
+  }
+  std::sort(starts_.begin(), starts_.end());
+  if (max_clips_ && static_cast<int64_t>(starts_.size()) > max_clips_)
+    starts_.resize(static_cast<size_t>(max_clips_));
+}
+
+int64_t ClipPlan::start_of(uint64_t k) const {
+  if (planned_) return k < starts_.size() ? starts_[k] : -1;
+  if (max_clips_ && k >= static_cast<uint64_t>(max_clips_)) return -1;
+  return static_cast<int64_t>(k) * stride_;
+}
+
+int64_t ClipPlan::sample_of(int64_t frame) const {
+  return static_cast<int64_t>(std::llround(static_cast<double>(frame) * static_cast<double>(rate_) / fps_));
+}
+
+}  // namespace vatt::nodes

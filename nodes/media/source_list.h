@@ -1,0 +1,43 @@
+// Source discovery for `video_source`: what a `uri` option names (a media file, a folder searched
+// recursively by extension, a .txt/.list file of paths and URIs, or a URI), each source's folder label, and
+// the content fingerprint that says whether a stored source is still the same file.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vatt::nodes {
+
+struct MediaSource {
+  std::string path;   ///< a local path, or "" for a URI that is not a file
+  std::string uri;    ///< file:///abs/path for files
+  std::string label;  ///< its first folder under the listed folder (labels_from_folder), else ""
+  bool is_file() const { return !path.empty(); }
+  /// How error messages name it: the path, else the URI.
+  const std::string& name() const { return path.empty() ? uri : path; }
+};
+
+/// A problem with one source (or one of its side files) that the run reports and goes on past.
+struct SourceError {
+  std::string kind, reason;
+};
+
+struct SourceListOptions {
+  std::set<std::string> extensions;  ///< lower case, no dot: the files a folder contributes
+  bool labels_from_folder = false;
+};
+
+/// The sources `uri` names, sorted within a folder so runs are reproducible. Throws std::runtime_error when
+/// a local path does not exist.
+std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOptions& opt);
+
+/// A file's extension, lower case, without the dot ("" when none).
+std::string file_extension(const std::string& path);
+
+/// 16 hex digits identifying a source's content: for files its size and the FNV-1a of its first and last
+/// MiB (cheap for big files, and any re-encode or truncation changes it); for other URIs the URI.
+std::string content_fingerprint(const MediaSource& s);
+
+}  // namespace vatt::nodes
