@@ -137,10 +137,32 @@ struct NodeConfig {
   const Registry* registry = nullptr;
 };
 
+/// A node's handle on one of its output ports, typed by the payload the port carries: `send` through it
+/// cannot put another C++ type on the port (and the runtime checks the port's registered type on every emit).
+/// Declared beside the contract, e.g. `constexpr pipeline::Output<Clip> kClips{0};` for outputs[0].
+template <class T>
+struct Output {
+  int index;
+};
+
 /// Where a node sends its results. Valid only during the call it was passed to.
 class Emitter {
  public:
   virtual ~Emitter() = default;
+  /// Sends `value` on `port` under `key` / under the key the port gives (see emit).
+  template <class T>
+  void send(Output<T> port, Key key, T value) {
+    emit(port.index, Message::make(key, std::move(value)));
+  }
+  template <class T>
+  void send(Output<T> port, T value) {
+    emit(port.index, Message::make(std::move(value)));
+  }
+  /// Forwards an existing payload of the port's type without copying it.
+  template <class T>
+  void send(Output<T> port, Key key, std::shared_ptr<const T> value) {
+    emit(port.index, Message::share(key, std::move(value)));
+  }
   /// Sends `msg` on output port `port` (index into the contract's outputs). A message with a default key
   /// gets the input's key (Preserve ports) or the next key of the node's own sequence (New ports).
   virtual void emit(int port, Message msg) = 0;

@@ -20,6 +20,8 @@
 namespace vatt::nodes {
 namespace {
 
+constexpr pipeline::Output<pipeline::Batch> kOut{0};  // outputs[0], `out`, of the contract below
+
 struct MixGroup {
   std::string prefix;
   double weight = 0;
@@ -165,14 +167,14 @@ class BatchNode final : public pipeline::Node {
         }
     }
     if (b.items.empty()) return;
-    out.emit(0, pipeline::Message::make(std::move(b)));
+    out.send(kOut, std::move(b));
   }
 
   void emit(pipeline::Emitter& out) {
     pipeline::Batch b;
     b.items.swap(pending_.items);
     pending_.items.reserve(static_cast<size_t>(size_));
-    out.emit(0, pipeline::Message::make(std::move(b)));
+    out.send(kOut, std::move(b));
   }
   const pipeline::Registry* registry_;
   int64_t size_;

@@ -12,6 +12,8 @@
 namespace vatt::nodes {
 namespace {
 
+constexpr pipeline::Output<pipeline::Count> kOut{0};  // outputs[0], `out`, of the contract below
+
 using pipeline::Count;
 using pipeline::Message;
 
@@ -40,7 +42,7 @@ class Counter final : public pipeline::Node {
     Count c;
     c.value = next_;
     if (bytes_) c.blob.assign(static_cast<size_t>(bytes_), static_cast<uint8_t>(next_));
-    out.emit(0, Message::make(pipeline::Key{source_, static_cast<uint64_t>(next_)}, std::move(c)));
+    out.send(kOut, pipeline::Key{source_, static_cast<uint64_t>(next_)}, std::move(c));
     ++next_;
     return true;
   }

@@ -42,6 +42,8 @@ std::variant<Clip, SourceError> StoredClipReader::read(size_t i) const {
 
 namespace {
 
+constexpr pipeline::Output<Clip> kClips{0};  // outputs[0], `clips`, of the contract below
+
 class StoredClips final : public pipeline::Node {
  public:
   explicit StoredClips(const pipeline::NodeConfig& cfg)
@@ -87,7 +89,7 @@ class StoredClips final : public pipeline::Node {
     c.epoch = static_cast<uint32_t>(epoch);
     const pipeline::Key key{c.source_id, (epoch << 40) | c.clip_index};
     clips_.fetch_add(1);
-    out.emit(0, pipeline::Message::make(key, std::move(c)));
+    out.send(kClips, key, std::move(c));
     return true;
   }
 

@@ -47,6 +47,8 @@
 namespace vatt::nodes {
 namespace {
 
+constexpr pipeline::Output<Clip> kClips{0};  // outputs[0], `clips`, of the contract below
+
 namespace fs = std::filesystem;
 using pipeline::Message;
 
@@ -158,7 +160,7 @@ class VideoSource final : public pipeline::Node {
     auto& c = std::get<Clip>(item);
     const pipeline::Key key{c.source_id, (static_cast<uint64_t>(c.epoch) << 40) | c.clip_index};
     clips_out_.fetch_add(1);
-    out.emit(0, Message::make(key, std::move(c)));
+    out.send(kClips, key, std::move(c));
     return true;
   }
 

@@ -13,6 +13,8 @@
 namespace vatt::nodes {
 namespace {
 
+constexpr pipeline::Output<Clip> kOut{0};  // outputs[0], `out`, of the contract below
+
 class AugmentNode final : public pipeline::Node {
  public:
   explicit AugmentNode(const pipeline::NodeConfig& cfg)
@@ -52,7 +54,7 @@ class AugmentNode final : public pipeline::Node {
     Clip a = c;
     a.frames = std::move(frames);
     a.height = a.width = o_.crop;
-    out.emit(0, pipeline::Message::make(in.key(), std::move(a)));
+    out.send(kOut, in.key(), std::move(a));
   }
 
  private:

@@ -19,6 +19,8 @@
 namespace vatt::nodes {
 namespace {
 
+constexpr pipeline::Output<EmbeddingBatch> kOut{0};  // outputs[0], `out`, of the contract below
+
 class EmbedNode final : public pipeline::Node {
  public:
   explicit EmbedNode(const pipeline::NodeConfig& cfg) {
@@ -102,7 +104,7 @@ class EmbedNode final : public pipeline::Node {
         r.text_vt.assign(e.text_vt.begin() + static_cast<std::ptrdiff_t>(i * vt),
                          e.text_vt.begin() + static_cast<std::ptrdiff_t>((i + 1) * vt));
     }
-    out.emit(0, pipeline::Message::make(std::move(outb)));
+    out.send(kOut, std::move(outb));
   }
 
  private:

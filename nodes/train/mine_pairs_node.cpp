@@ -11,6 +11,8 @@
 namespace vatt::nodes {
 namespace {
 
+constexpr pipeline::Output<Clip> kOut{0};  // outputs[0], `out`, of the contract below
+
 class MinePairsNode final : public pipeline::Node {
  public:
   explicit MinePairsNode(const pipeline::NodeConfig& cfg) : miner_(options(cfg)) {}
@@ -19,12 +21,12 @@ class MinePairsNode final : public pipeline::Node {
     auto clip = in.shared<Clip>();
     auto mined = miner_.mine(*clip);
     if (mined == clip->text) {
-      out.emit(0, pipeline::Message::share(in.key(), clip));
+      out.send(kOut, in.key(), clip);
       return;
     }
     Clip c = *clip;  // metadata copied, frame/audio buffers shared
     c.text = std::move(mined);
-    out.emit(0, pipeline::Message::make(in.key(), std::move(c)));
+    out.send(kOut, in.key(), std::move(c));
   }
 
   std::map<std::string, double> gauges() const override {

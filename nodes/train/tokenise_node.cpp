@@ -20,6 +20,8 @@
 namespace vatt::nodes {
 namespace {
 
+constexpr pipeline::Output<TokenisedClip> kOut{0};  // outputs[0], `out`, of the contract below
+
 class TokeniseNode final : public pipeline::Node {
  public:
   explicit TokeniseNode(const pipeline::NodeConfig& cfg)
@@ -53,7 +55,6 @@ class TokeniseNode final : public pipeline::Node {
     auto clip = in.shared<Clip>();
     TokenisedClip t;
     t.clip = clip;
-    t.vocab = vocab_;
     t.text_ids.assign(TokenisedClip::kCandidates * TokenisedClip::kWords, Vocabulary::kPad);
     bool any = false;
     for (int k = 0; k < TokenisedClip::kCandidates; ++k) {
@@ -66,7 +67,7 @@ class TokeniseNode final : public pipeline::Node {
     }
     t.has_text = any;
     if (!any) std::fill(t.text_ids.begin(), t.text_ids.end(), Vocabulary::kPad);
-    out.emit(0, pipeline::Message::make(in.key(), std::move(t)));
+    out.send(kOut, in.key(), std::move(t));
   }
 
  private:

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "nodes/media/clip.h"
-#include "nodes/train/vocab.h"
 
 namespace vatt::nodes {
 
@@ -17,8 +16,6 @@ struct TokenisedClip {
   static constexpr int kWords = 16;
   std::vector<int32_t> text_ids;  ///< [5, 16] row-major; 0 = <pad>; all zero when the clip has no text
   bool has_text = false;          ///< the model's text mask
-  /// The vocabulary the ids come from (one shared instance): training stores it in its checkpoints.
-  std::shared_ptr<const Vocabulary> vocab;
 };
 
 }  // namespace vatt::nodes

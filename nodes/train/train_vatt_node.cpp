@@ -11,12 +11,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <mutex>
 
 #include "model/trainer.h"
 #include "nodes/register_all.h"
 #include "nodes/train/eval_input.h"
 #include "nodes/train/train_clip.h"
+#include "nodes/train/vocab.h"
 
 namespace vatt::nodes {
 namespace {
@@ -38,6 +40,7 @@ class TrainNode final : public pipeline::Node {
     if (o.get_int("audio_samples") > 0)
       opts_.overrides.push_back("audio_samples=" + std::to_string(o.get_int("audio_samples")));
     vocab_size_ = o.get_int("vocab_size");
+    vocab_path_ = o.get_string("vocab");
     opts_.steps = o.get_int("steps");
     opts_.warmup = o.get_int("warmup");
     opts_.lr = o.get_float("lr");
@@ -62,11 +65,21 @@ class TrainNode final : public pipeline::Node {
 
   void open() override {
     start_ = Clock::now();
-    if (vocab_size_ > 0) start(vocab_size_);
+    // The vocabulary is a file the graph names (tokenise's, opened before this node: nodes open sources
+    // first, so a vocabulary tokenise builds exists by now), not something each clip carries.
+    if (!vocab_path_.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::exists(vocab_path_, ec))
+        throw std::runtime_error("vocab " + vocab_path_ +
+                                 ": no such file (tokenise writes it; give both nodes "
+                                 "the same path, e.g. vocab: \"${tok.vocab}\")");
+      vocab_ = std::make_shared<const Vocabulary>(Vocabulary::load(vocab_path_));
+    }
+    start(vocab_size_ > 0 ? vocab_size_ : vocab_ ? static_cast<int64_t>(vocab_->size()) : 0);
   }
 
-  // Builds the model (and joins the process group, resumes): at open when the vocabulary size is given, else
-  // at the first batch, whose vocabulary then sizes the word embedding.
+  // Builds the model (and joins the process group, resumes), its word embedding sized by `vocab_size` (0: the
+  // config's).
   void start(int64_t vocab_size) {
     auto o = opts_;
     if (vocab_size > 0) o.overrides.push_back("vocab_size=" + std::to_string(vocab_size));
@@ -93,19 +106,6 @@ class TrainNode final : public pipeline::Node {
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
     const auto arrived = Clock::now();
     if (have_last_) wait_s_ += std::chrono::duration<double>(arrived - last_end_).count();
-    if (!trainer_ && !done_) {
-      const auto& items = in.as<pipeline::Batch>().items;
-      const auto* vocab = items.empty() ? nullptr : items[0].as<TokenisedClip>().vocab.get();
-      try {
-        start(vocab ? static_cast<int64_t>(vocab->size()) : 0);
-      } catch (const std::exception& e) {
-        fatal_ = std::string("cannot start training: ") + e.what();
-        done_ = true;
-        spdlog::error("train: {}", fatal_);
-        out.fail_run(fatal_);
-        return finish_call();
-      }
-    }
     if (!done_ && trainer_ && trainer_->steps_done() >= trainer_->total_steps()) {
       // Resumed from a checkpoint of a finished run: nothing to train (and no extra step).
       done_ = true;
@@ -127,7 +127,7 @@ class TrainNode final : public pipeline::Node {
       b = to_host(items);
       if (data_.is_null()) {
         const auto& t = items[0].as<TokenisedClip>();
-        data_ = nlohmann::json::parse(describe_input(*t.clip, t.vocab.get()));
+        data_ = nlohmann::json::parse(describe_input(*t.clip, vocab_.get()));
       }
     } catch (const std::invalid_argument& e) {
       out.error("bad_batch", e.what());
@@ -289,6 +289,8 @@ class TrainNode final : public pipeline::Node {
 
   model::TrainerOptions opts_;
   int64_t vocab_size_ = 0;
+  std::string vocab_path_;
+  std::shared_ptr<const Vocabulary> vocab_;
   int64_t resumed_at_ = 0;
   nlohmann::json data_;  // input description + vocabulary, from the first batch
   int64_t log_every_ = 10;
@@ -330,8 +332,11 @@ void register_train_vatt(pipeline::Registry& registry) {
       int_option("frames", 0, "frames per clip (0 = the config's)", 0),
       int_option("crop", 0, "frame side after augment (0 = the config's)", 0),
       int_option("audio_samples", 0, "audio samples per clip (0 = the config's)", 0),
-      int_option("vocab_size", 0, "word-embedding rows (0 = the size of the tokenised clips' vocabulary)", 0,
-                 65536),
+      string_option(
+          "vocab", "",
+          "the vocabulary file the text ids come from (tokenise's vocab): it sizes the word embedding "
+          "and goes into every checkpoint; empty = none (vocab_size or the config's size)"),
+      int_option("vocab_size", 0, "word-embedding rows (0 = the size of vocab, else the config's)", 0, 65536),
       string_option("precision", "auto", "auto (bf16 where fast), fp32 or bf16", {"auto", "fp32", "bf16"}),
       string_option("device", "auto", "auto, cpu, cuda or cuda:N"),
       int_option("threads", 0, "LibTorch intra-op threads (0 = all cores)", 0),
