@@ -11,7 +11,7 @@ void register_all_nodes(pipeline::Registry& registry);
 
 /// generic/ (vatt_nodes_generic): counter, passthrough, batch, log, discard.
 void register_generic_nodes(pipeline::Registry& registry);
-/// media/ (vatt_nodes_media): the clip message type; video_source, stored_clips, clip_store.
+/// media/ (vatt_nodes_media): the clip message type; video_source, stored_clips, live_source, clip_store.
 void register_media_nodes(pipeline::Registry& registry);
 /// train/ (vatt_nodes_train): tokenised_clip and embeddings; augment, mine_pairs, tokenise, train_vatt, embed,
 /// embedding_store, retrieval_eval. Needs the media layer's types.
@@ -25,6 +25,7 @@ void register_log(pipeline::Registry& registry);
 void register_discard(pipeline::Registry& registry);
 void register_video_source(pipeline::Registry& registry);
 void register_stored_clips(pipeline::Registry& registry);
+void register_live_source(pipeline::Registry& registry);
 void register_clip_store(pipeline::Registry& registry);
 void register_augment(pipeline::Registry& registry);
 void register_tokenise(pipeline::Registry& registry);

@@ -91,6 +91,7 @@ inline OptionSpec required_option(std::string name, OptionType type, std::string
 class Node;
 struct NodeConfig;
 class Registry;
+class Services;
 
 /// Calls in a row that all failed (threw, or reported errors and emitted nothing) after which a node ends the
 /// run with exit 1.
@@ -135,6 +136,8 @@ struct NodeConfig {
   WorkerInfo worker;
   /// The node and message types the graph was loaded with (e.g. Registry::origin); null outside a graph.
   const Registry* registry = nullptr;
+  /// What the program around the graph shares with its nodes (services.h); null when it shares nothing.
+  Services* services = nullptr;
 };
 
 /// A node's handle on one of its output ports, typed by the payload the port carries: `send` through it

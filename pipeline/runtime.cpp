@@ -366,7 +366,8 @@ struct Runtime::Impl {
       if (construct_failure.empty()) {
         try {
           NodeConfig cfg{rt->spec->id,          &c,          rt->spec->options,
-                         rt->spec->concurrency, opts.worker, spec.registry};
+                         rt->spec->concurrency, opts.worker, spec.registry,
+                         opts.services.get()};
           rt->node = c.create(cfg);
         } catch (const std::exception& e) {
           construct_failure = "node '" + rt->spec->id + "' (" + c.type + "): " + e.what();

@@ -30,6 +30,7 @@
 
 #include "pipeline/graph_spec.h"
 #include "pipeline/metrics.h"
+#include "pipeline/services.h"
 
 namespace vatt::pipeline {
 
@@ -39,6 +40,8 @@ struct RunOptions {
   double progress_interval = -1;
   bool quiet = false;  ///< no progress and no summary logging
   WorkerInfo worker;   ///< this process's data-parallel rank and world, handed to every node
+  /// Objects shared with the nodes by name (a node may publish one for the program: services.h); optional.
+  std::shared_ptr<Services> services;
 };
 
 class Runtime {

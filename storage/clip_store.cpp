@@ -62,6 +62,7 @@ ClipRecord clip_from(std::string_view key, std::string_view v, const Db& db) {
   c.labels = j.at("labels").get<std::vector<std::string>>();
   c.split = j.at("split");
   if (j.contains("captions")) c.captions = j.at("captions").get<std::vector<std::string>>();
+  if (j.contains("wall_start_us")) c.wall_start_us = j.at("wall_start_us");
   if (j.at("has_text").get<bool>()) {
     if (auto t = db.get(Family::Texts, key)) {
       for (const auto& e : json::parse(*t))
@@ -138,18 +139,20 @@ ClipStore::PutResult ClipStore::put(const ClipRecord& c, const ClipMedia* media,
   src.clips += 1;
   if (c.last) src.total = c.clip_index + 1;
 
-  const json meta = {{"uri", c.uri},
-                     {"fingerprint", c.fingerprint},
-                     {"options", c.options_digest},
-                     {"start_us", c.start_us},
-                     {"end_us", c.end_us},
-                     {"has_video", c.has_video},
-                     {"has_audio", c.has_audio},
-                     {"has_text", c.has_text()},
-                     {"labels", c.labels},
-                     {"split", c.split},
-                     {"captions", c.captions}};
+  json meta = {{"uri", c.uri},
+               {"fingerprint", c.fingerprint},
+               {"options", c.options_digest},
+               {"start_us", c.start_us},
+               {"end_us", c.end_us},
+               {"has_video", c.has_video},
+               {"has_audio", c.has_audio},
+               {"has_text", c.has_text()},
+               {"labels", c.labels},
+               {"split", c.split},
+               {"captions", c.captions}};
+  if (c.wall_start_us) meta["wall_start_us"] = c.wall_start_us;
   w.put(Family::Clips, key, meta.dump());
+  if (!c.thumbnail_jpeg.empty()) w.put(Family::Clips, key + 'j', c.thumbnail_jpeg);
   if (c.has_text()) {
     json t = json::array();
     for (const auto& s : c.text)
@@ -216,6 +219,10 @@ std::vector<std::pair<uint64_t, uint64_t>> ClipStore::clips_with_media(size_t* c
   });
   if (clips) *clips = records;
   return out;
+}
+
+std::optional<std::string> ClipStore::thumbnail(uint64_t source_id, uint64_t clip_index) const {
+  return db_.get(Family::Clips, key_u64x2(source_id, clip_index) + 'j');
 }
 
 std::optional<ClipMedia> ClipStore::media(uint64_t source_id, uint64_t clip_index) const {

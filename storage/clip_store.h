@@ -7,6 +7,7 @@
 //                                                      has_audio, has_text, labels, split, captions}
 //   clips    [source_id][clip_index]['m']    -> decoded media (optional): header + frames + audio; RocksDB's block
 //                                               compression (Snappy) compresses it on disk
+//   clips    [source_id][clip_index]['j']    -> a JPEG thumbnail of the clip (optional; live ingestion keeps one)
 //   texts    [source_id u64][clip_index u64] -> JSON [{start_us, end_us, text}, ...]; [0] is the clip's own text,
 //                                               the rest the nearest segments (MIL-NCE candidates)
 // Durability: each put() is one atomic write (the clip, its text, its media and the source cursor together)
@@ -40,6 +41,11 @@ struct ClipRecord {
   std::vector<TextRecord> text;  ///< [0] the clip's own words; then the nearest other segments
   bool has_text() const { return !text.empty(); }
   std::vector<std::string> captions;  ///< untimed captions of the whole video (MSR-VTT style)
+  /// Live sources: the wall-clock time (microseconds since the Unix epoch) at which the clip's window began;
+  /// 0 for files (their time line is the file's).
+  int64_t wall_start_us = 0;
+  /// Written, not read back (thumbnail() reads it): a JPEG of one frame of the clip, stored beside it.
+  std::string thumbnail_jpeg;
   /// Written, not read back: this is the source's last clip, so the source has clip_index + 1 clips (its
   /// record's `total`).
   bool last = false;
@@ -94,6 +100,8 @@ class ClipStore {
   void scan(std::optional<uint64_t> source_id, const std::function<bool(const ClipRecord&)>& fn) const;
   std::optional<ClipRecord> get(uint64_t source_id, uint64_t clip_index) const;
   std::optional<ClipMedia> media(uint64_t source_id, uint64_t clip_index) const;
+  /// The clip's JPEG thumbnail, when one was stored with it.
+  std::optional<std::string> thumbnail(uint64_t source_id, uint64_t clip_index) const;
   /// (source_id, clip_index) of every clip stored with its media, in key order, from one pass over the keys
   /// (no record is decoded); `clips`, when given, receives the number of clips stored with or without media.
   std::vector<std::pair<uint64_t, uint64_t>> clips_with_media(size_t* clips = nullptr) const;

@@ -27,6 +27,8 @@ struct Clip {
   uint64_t clip_index = 0;
   int64_t start_us = 0;  ///< window [start_us, end_us) on the source's time line
   int64_t end_us = 0;
+  /// Live sources: wall-clock time (microseconds since the Unix epoch) at which the window began; 0 for files.
+  int64_t wall_start_us = 0;
   std::string uri;             ///< the source, as a URI (file:///abs/path for files)
   std::string fingerprint;     ///< content fingerprint of the source (16 hex digits)
   std::string options_digest;  ///< digest of the decode options that cut this clip (16 hex digits)

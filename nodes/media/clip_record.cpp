@@ -14,6 +14,7 @@ storage::ClipRecord to_record(const Clip& c) {
   r.options_digest = c.options_digest;
   r.start_us = c.start_us;
   r.end_us = c.end_us;
+  r.wall_start_us = c.wall_start_us;
   r.has_video = c.has_video;
   r.has_audio = c.has_audio;
   r.labels = c.labels;
@@ -42,6 +43,7 @@ Clip from_stored(const storage::ClipRecord& r, storage::ClipMedia&& m) {
   c.clip_index = r.clip_index;
   c.start_us = r.start_us;
   c.end_us = r.end_us;
+  c.wall_start_us = r.wall_start_us;
   c.uri = r.uri;
   c.fingerprint = r.fingerprint;
   c.options_digest = r.options_digest;

@@ -41,9 +41,9 @@ struct Branches {
   int out_w = 0, out_h = 0;
 };
 
-GstElement* make_appsink(GstCaps* caps, int max_buffers) {
+GstElement* make_appsink(GstCaps* caps, int max_buffers, bool drop) {
   GstElement* s = make_element("appsink");
-  g_object_set(s, "sync", FALSE, "max-buffers", static_cast<guint>(max_buffers), "drop", FALSE,
+  g_object_set(s, "sync", FALSE, "max-buffers", static_cast<guint>(max_buffers), "drop", drop ? TRUE : FALSE,
                "emit-signals", FALSE, "caps", caps, nullptr);
   gst_caps_unref(caps);
   return s;
@@ -90,7 +90,7 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
             "video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, ow, "height", G_TYPE_INT, oh,
             "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "framerate", GST_TYPE_FRACTION, fn, fd, nullptr);
         // videorate first so that dropped frames are never scaled or converted.
-        b->vsink = make_appsink(out, o.video_buffers);
+        b->vsink = make_appsink(out, o.video_buffers, o.live);
         attach_chain(
             b->pipeline, pad,
             {make_element("videorate"), make_element("videoscale"), make_element("videoconvert"), b->vsink});
@@ -101,7 +101,7 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
       GstCaps* out = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate", G_TYPE_INT,
                                          o.sample_rate, "channels", G_TYPE_INT, 1, "layout", G_TYPE_STRING,
                                          "interleaved", nullptr);
-      b->asink = make_appsink(out, 256);
+      b->asink = make_appsink(out, 256, o.live);
       attach_chain(b->pipeline, pad, {make_element("audioconvert"), make_element("audioresample"), b->asink});
     } else {
       attach_chain(b->pipeline, pad, {make_fakesink()});  // subtitles, a second video/audio stream
@@ -111,6 +111,13 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
     b->fatal_reason = e.what();
   }
   gst_caps_unref(caps);
+}
+
+/// Live sources: rtspsrc drops packets that come too late instead of queueing them without bound.
+void on_source_setup(GstElement*, GstElement* source, gpointer) {
+  GObjectClass* k = G_OBJECT_GET_CLASS(source);
+  if (g_object_class_find_property(k, "drop-on-latency"))
+    g_object_set(source, "drop-on-latency", TRUE, "latency", static_cast<guint>(200), nullptr);
 }
 
 void on_no_more_pads(GstElement*, gpointer user) {
@@ -186,6 +193,10 @@ class SourcePipeline {
     gst_bin_add(GST_BIN(ph_.p), dec);
     g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), br_);
     g_signal_connect(dec, "no-more-pads", G_CALLBACK(on_no_more_pads), br_);
+    if (opt.live) {
+      g_signal_connect(dec, "source-setup", G_CALLBACK(on_source_setup), nullptr);
+      ph_.hung = true;  // tear down off this thread, whatever happens
+    }
     ph_.bus = gst_element_get_bus(ph_.p);
     if (gst_element_set_state(ph_.p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
       poll_bus();
@@ -316,6 +327,14 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
   int fw = 0, fh = 0;
   std::vector<uint8_t> packed;
   bool veos = !vsink, aeos = !asink;
+  // Live sources: timestamps count from the first buffer of either stream (a live pipeline's start at its
+  // running time, not at 0).
+  GstClockTime base = opt.live ? GST_CLOCK_TIME_NONE : 0;
+  auto rebase = [&](GstClockTime pts) -> GstClockTime {
+    if (!GST_CLOCK_TIME_IS_VALID(pts)) return pts;
+    if (!GST_CLOCK_TIME_IS_VALID(base)) base = pts;
+    return pts > base ? pts - base : 0;
+  };
   auto last_data = Clock::now();
   bool more = true;
   while (more && (!veos || !aeos)) {
@@ -357,7 +376,7 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
       if (gst_video_frame_map(&vf, &vinfo, buf, GST_MAP_READ)) {
         pack_rgb(vf, fw, fh, packed);
         gst_video_frame_unmap(&vf);
-        const GstClockTime pts = GST_BUFFER_PTS(buf);
+        const GstClockTime pts = rebase(GST_BUFFER_PTS(buf));
         const int64_t idx = GST_CLOCK_TIME_IS_VALID(pts)
                                 ? static_cast<int64_t>(std::llround(static_cast<double>(pts) * fps / 1e9))
                                 : clips.next_frame();
@@ -369,7 +388,7 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
       if (gst_buffer_map(buf, &mi, GST_MAP_READ)) {
         const auto n = static_cast<int64_t>(mi.size / sizeof(float));
         stats.samples += static_cast<uint64_t>(n);
-        const GstClockTime pts = GST_BUFFER_PTS(buf);
+        const GstClockTime pts = rebase(GST_BUFFER_PTS(buf));
         const int64_t pos = GST_CLOCK_TIME_IS_VALID(pts)
                                 ? static_cast<int64_t>(gst_util_uint64_scale_round(pts, rate, GST_SECOND))
                                 : -1;

@@ -38,6 +38,11 @@ struct DecodeOptions {
   /// before is dropped (seeking there was tried and removed: a flushing accurate seek right after preroll
   /// stalled intermittently). Not part of digest(): it changes what is emitted, not which clips a source has.
   uint64_t first_clip = 0;
+  /// A live source (a camera, a stream): appsinks drop their oldest buffers instead of holding the source
+  /// back, rtspsrc drops late packets, timestamps count from the first buffer, and the pipeline is always
+  /// torn down off the caller's thread (setting it to NULL can block on the TEARDOWN of a server that is
+  /// gone). Not part of digest(): it changes how a source is read, not its clips.
+  bool live = false;
 
   /// Checks ranges; throws std::invalid_argument naming the option.
   void validate() const;

@@ -14,6 +14,7 @@ void register_media_nodes(pipeline::Registry& registry) {
                           clip_origin);
   register_video_source(registry);
   register_stored_clips(registry);
+  register_live_source(registry);
   register_clip_store(registry);
 }
 

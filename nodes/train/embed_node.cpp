@@ -12,6 +12,7 @@
 
 #include "model/embedder.h"
 #include "nodes/media/clip_record.h"
+#include "nodes/media/thumbnail.h"
 #include "nodes/register_all.h"
 #include "nodes/train/embedding.h"
 #include "nodes/train/eval_input.h"
@@ -29,6 +30,7 @@ class EmbedNode final : public pipeline::Node {
     opts_.device = o.get_string("device");
     opts_.threads = static_cast<int>(o.get_int("threads"));
     opts_.precision = o.get_string("precision");
+    thumbnails_ = o.get_int("thumbnails");
   }
 
   void open() override {
@@ -99,7 +101,15 @@ class EmbedNode final : public pipeline::Node {
                              e.video_feature.begin() + static_cast<std::ptrdiff_t>((i + 1) * fv));
       r.audio_feature.assign(e.audio_feature.begin() + static_cast<std::ptrdiff_t>(i * fa),
                              e.audio_feature.begin() + static_cast<std::ptrdiff_t>((i + 1) * fa));
-      r.record = std::make_shared<const storage::ClipRecord>(to_record(c));
+      auto rec = to_record(c);
+      if (thumbnails_ > 0) {
+        try {
+          rec.thumbnail_jpeg = clip_thumbnail(c, static_cast<int>(thumbnails_));
+        } catch (const std::exception& ex) {
+          out.error("thumbnail", c.uri + " clip " + std::to_string(c.clip_index) + ": " + ex.what());
+        }
+      }
+      r.record = std::make_shared<const storage::ClipRecord>(std::move(rec));
       if (r.has_text)
         r.text_vt.assign(e.text_vt.begin() + static_cast<std::ptrdiff_t>(i * vt),
                          e.text_vt.begin() + static_cast<std::ptrdiff_t>((i + 1) * vt));
@@ -112,6 +122,7 @@ class EmbedNode final : public pipeline::Node {
   std::unique_ptr<model::Embedder> embedder_;
   InputSpec spec_;
   std::shared_ptr<const EmbeddingModel> model_;
+  int64_t thumbnails_ = 0;
 };
 
 }  // namespace
@@ -130,6 +141,11 @@ void register_embed(pipeline::Registry& registry) {
       string_option("device", "auto", "auto, cpu, cuda or cuda:N"),
       int_option("threads", 0, "LibTorch intra-op threads (0 = all cores)", 0),
       string_option("precision", "fp32", "fp32, bf16 or auto", {"auto", "fp32", "bf16"}),
+      int_option(
+          "thumbnails", 0,
+          "> 0: keep a JPEG of each clip's middle frame, long side at most this (embedding_store stores "
+          "it with the clip when store_clips is on); 0 = none",
+          0, 4096),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<EmbedNode>(cfg); };
   registry.add(std::move(c));

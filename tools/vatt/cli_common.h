@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "pipeline/graph_spec.h"
 #include "tools/vatt/commands.h"
 
 namespace vatt::cli {
@@ -48,5 +49,11 @@ inline std::optional<int> parse_args(const Args& args, const std::string& usage,
   }
   return std::nullopt;
 }
+
+/// A registry with every shipped node type (cmd_graph.cpp).
+pipeline::Registry make_registry();
+/// Loads and validates a graph; prints every diagnostic and returns nullopt when it is invalid.
+std::optional<pipeline::GraphSpec> load(const std::string& file, const std::vector<std::string>& sets,
+                                        const pipeline::Registry& reg);
 
 }  // namespace vatt::cli

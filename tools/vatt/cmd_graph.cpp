@@ -16,8 +16,6 @@
 
 namespace vatt::cli {
 
-namespace {
-
 pipeline::Registry make_registry() {
   pipeline::Registry r;
   nodes::register_all_nodes(r);
@@ -35,8 +33,6 @@ std::optional<pipeline::GraphSpec> load(const std::string& file, const std::vect
     return std::nullopt;
   }
 }
-
-}  // namespace
 
 int cmd_check(const Args& args) {
   po::options_description opts("vatt check options");

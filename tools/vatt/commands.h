@@ -22,5 +22,6 @@ int cmd_launch(const Args& args);
 int cmd_search(const Args& args);
 int cmd_models(const Args& args);
 int cmd_export(const Args& args);
+int cmd_serve(const Args& args);
 
 }  // namespace vatt::cli
