@@ -361,7 +361,7 @@ void LiveSources::run_stream(Source& s) {
             c.wall_start_us = base_us + c.start_us;
             {
               std::lock_guard<std::mutex> lk(s.mu);
-              s.st.lag_seconds = static_cast<double>(now - (base_us + c.end_us)) / 1e6;
+              s.st.lag_seconds = std::max(0.0, static_cast<double>(now - (base_us + c.end_us)) / 1e6);
               s.st.frames += static_cast<uint64_t>(c.frames_t);
             }
             return push(s, std::move(c));

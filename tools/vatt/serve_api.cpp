@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -324,7 +325,9 @@ void ServeApi::install(httplib::Server& svr) {
     const int k = im.k_of(req);
     auto filter = im.filter_of(req);
     std::lock_guard<std::mutex> lk(im.search_mu);
-    const auto t = im.encoder->text(req.get_param_value("q"));
+    std::string q = req.get_param_value("q");
+    std::replace(q.begin(), q.end(), '+', ' ');  // form encoding: a '+' is a space (a real '+' has no word)
+    const auto t = im.encoder->text(q);
     json out = im.search(t.vector, Space::VideoVT, k, filter, req.has_param("per_video"));
     out["unknown_words"] = t.unknown;
     out["took_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
