@@ -58,3 +58,9 @@ for q in "a red screen" "the checkerboard"; do
   echo "vatt search --db $out/store.db --text \"$q\" -k 5 --per-video"
   "$vatt" search --db "$out/store.db" --text "$q" -k 5 --per-video
 done
+
+echo
+echo "Serve this store live (a web page with search, a watched folder for new videos; Ctrl-C to stop):"
+echo "  mkdir -p $out/inbox && echo \"inbox $out/inbox\" > $out/sources.txt"
+echo "  $vatt serve --db $out/store.db --checkpoint $out/pretrain --root $out --sources $out/sources.txt"
+echo "  then open http://127.0.0.1:8080/?q=a+red+screen and copy videos into $out/inbox"

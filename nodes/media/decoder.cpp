@@ -303,7 +303,8 @@ void pack_rgb(GstVideoFrame& vf, int w, int h, std::vector<uint8_t>& packed) {
 }  // namespace
 
 DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
-                         const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop) {
+                         const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop,
+                         DecodeProgress* progress) {
   ensure_gstreamer();
   opt.validate();
   SourcePipeline src(uri, opt);
@@ -381,6 +382,7 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
                                 ? static_cast<int64_t>(std::llround(static_cast<double>(pts) * fps / 1e9))
                                 : clips.next_frame();
         ++stats.frames;
+        if (progress) progress->frames.fetch_add(1, std::memory_order_relaxed);
         clips.add_frame(idx, packed.data());
       }
     } else {
@@ -388,6 +390,7 @@ DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
       if (gst_buffer_map(buf, &mi, GST_MAP_READ)) {
         const auto n = static_cast<int64_t>(mi.size / sizeof(float));
         stats.samples += static_cast<uint64_t>(n);
+        if (progress) progress->samples.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
         const GstClockTime pts = rebase(GST_BUFFER_PTS(buf));
         const int64_t pos = GST_CLOCK_TIME_IS_VALID(pts)
                                 ? static_cast<int64_t>(gst_util_uint64_scale_round(pts, rate, GST_SECOND))

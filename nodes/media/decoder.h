@@ -68,6 +68,12 @@ struct DecodeStats {
   uint64_t samples = 0;  ///< audio samples received
 };
 
+/// What a decode has received so far, readable from other threads while it runs (a live source's status).
+struct DecodeProgress {
+  std::atomic<uint64_t> frames{0};   ///< video frames received
+  std::atomic<uint64_t> samples{0};  ///< audio samples received
+};
+
 /// Initialises GStreamer once per process (thread-safe). Throws std::runtime_error if it cannot.
 void ensure_gstreamer();
 
@@ -76,6 +82,7 @@ void ensure_gstreamer();
 /// Stops early, without error, when `stop` becomes true. Throws DecodeError for a source that cannot give
 /// clips; an error after some clips were delivered is thrown too (those clips stay delivered).
 DecodeStats decode_clips(const std::string& uri, const DecodeOptions& opt,
-                         const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop = nullptr);
+                         const std::function<bool(Clip&&)>& sink, const std::atomic<bool>* stop = nullptr,
+                         DecodeProgress* progress = nullptr);
 
 }  // namespace vatt::nodes

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "nodes/media/ids.h"
+#include "nodes/media/source_decode.h"
 #include "storage/clip_store.h"
 
 namespace vatt::nodes {
@@ -55,6 +56,8 @@ struct LiveSources::Source {
   std::deque<SteadyClock::time_point> recent;  // clip times of the last 10 s
   std::deque<Clip> q;                          // guarded by LiveSources::mu_
   uint64_t next_index = 0;
+  DecodeProgress progress;                // frames as they arrive (status: frames, and live from the first)
+  std::atomic<uint64_t> session_from{0};  // progress.frames when the current session began
 };
 
 LiveSources::LiveSources(LiveOptions options, std::shared_ptr<storage::ClipStore> store)
@@ -182,7 +185,10 @@ std::vector<LiveSourceStatus> LiveSources::list() const {
     std::lock_guard<std::mutex> lk(s->mu);
     while (!s->recent.empty() && now - s->recent.front() > std::chrono::seconds(10)) s->recent.pop_front();
     s->st.clips_per_s = static_cast<double>(s->recent.size()) / 10.0;
-    out.push_back(s->st);
+    LiveSourceStatus st = s->st;
+    st.frames = s->progress.frames.load();
+    if (st.state == "connecting" && st.frames > s->session_from.load()) st.state = "live";  // data flows
+    out.push_back(std::move(st));
   }
   return out;
 }
@@ -338,6 +344,7 @@ void LiveSources::run_stream(Source& s) {
     {
       std::lock_guard<std::mutex> lk(s.mu);
       s.st.state = "connecting";
+      s.session_from = s.progress.frames.load();
     }
     bool got = false;
     int64_t base_us = 0;
@@ -362,11 +369,10 @@ void LiveSources::run_stream(Source& s) {
             {
               std::lock_guard<std::mutex> lk(s.mu);
               s.st.lag_seconds = std::max(0.0, static_cast<double>(now - (base_us + c.end_us)) / 1e6);
-              s.st.frames += static_cast<uint64_t>(c.frames_t);
             }
             return push(s, std::move(c));
           },
-          &s.stop);
+          &s.stop, &s.progress);
       (void)stats;
       if (s.stop) break;
       report(s, "ended", "the stream ended", false);
@@ -392,51 +398,23 @@ void LiveSources::run_stream(Source& s) {
 
 void LiveSources::ingest_file(Source& s, const MediaSource& file) {
   DecodeOptions o = opt_.decode;
-  const uint64_t source_id = fnv1a64(file.uri);
-  const std::string fp = content_fingerprint(file), digest = o.digest();
-  if (store_) {
-    if (auto rec = store_->source(source_id);
-        rec && rec->fingerprint == fp && rec->options_digest == digest) {
-      if (rec->complete()) return;  // ingested before (this run or an earlier one)
-      o.first_clip = rec->resume_from();
-    }
-  }
+  const SourceIdentity id = identify(file, o);
+  if (!resume_point(store_.get(), id, o)) return;  // ingested before (this run or an earlier one)
   TranscriptOptions to = opt_.text;
   to.require_video = o.require_video;
   const Transcript text = choose_transcript(file, SourceAnnotations{}, to, &s.stop);
   if (text.subtitle_error) report(s, text.subtitle_error->kind, text.subtitle_error->reason, true);
   if (s.stop) return;
-  std::optional<Clip> held;  // the latest clip, queued when the next comes or the decode ends (it says last)
-  auto finish_held = [&](bool last) {
-    if (!held) return;
-    held->last = last;
-    push(s, std::move(*held));
-    held.reset();
-  };
   try {
-    const auto st = decode_clips(
-        file.uri, o,
-        [&](Clip&& c) {
-          c.source_id = source_id;
-          c.uri = file.uri;
-          c.fingerprint = fp;
-          c.options_digest = digest;
-          c.captions = text.captions;
-          c.text = text.clip_text(c.start_us, c.end_us, opt_.text.candidates);
-          if (held && !push(s, std::move(*held))) return false;
-          held = std::move(c);
-          return true;
-        },
-        &s.stop);
-    finish_held(!s.stop);
+    decode_source(
+        file, o, id, SourceAnnotations{}, text, opt_.text.candidates, 0,
+        [&](Clip&& c) { return push(s, std::move(c)); }, &s.stop, &s.progress);
+    if (text.asr_error) report(s, text.asr_error->kind, text.asr_error->reason, true);
     std::lock_guard<std::mutex> lk(s.mu);
-    s.st.frames += st.frames;
     if (!s.stop) s.st.files_done++;
   } catch (const DecodeError& e) {
-    finish_held(false);
     report(s, e.kind(), file.name() + ": " + e.what(), true);
   } catch (const std::exception& e) {
-    finish_held(false);
     report(s, "decode_error", file.name() + ": " + e.what(), true);
   }
 }

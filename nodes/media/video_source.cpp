@@ -38,6 +38,7 @@
 #include "nodes/media/decoder.h"
 #include "nodes/media/epoch_order.h"
 #include "nodes/media/ids.h"
+#include "nodes/media/source_decode.h"
 #include "nodes/media/source_list.h"
 #include "nodes/media/stored_clips.h"
 #include "nodes/media/transcript.h"
@@ -281,21 +282,12 @@ class VideoSource final : public pipeline::Node {
     }
     DecodeOptions o = opt_;
     o.require_video = !(s.is_file() && audio_exts_.count(file_extension(s.path)));
-    const uint64_t source_id = fnv1a64(s.uri);
-    const std::string fp = content_fingerprint(s);
-    const std::string digest = o.digest();
-    if (store_) {
-      // Resume from the store this graph writes to: only a record of the same content and options counts.
-      if (auto rec = store_->source(source_id);
-          rec && rec->fingerprint == fp && rec->options_digest == digest) {
-        if (rec->complete()) {
-          skipped_.fetch_add(1);
-          return;
-        }
-        o.first_clip = rec->resume_from();
-        if (o.first_clip > 0) resumed_.fetch_add(1);
-      }
+    const SourceIdentity id = identify(s, o);
+    if (!resume_point(store_.get(), id, o)) {  // stored complete with the same content and options
+      skipped_.fetch_add(1);
+      return;
     }
+    if (o.first_clip > 0) resumed_.fetch_add(1);
 
     const SourceAnnotations ann = s.is_file() ? datasets_.lookup(s.path) : SourceAnnotations{};
     TranscriptOptions to = text_;
@@ -309,40 +301,14 @@ class VideoSource final : public pipeline::Node {
     }
     if (stop_) return;
 
-    std::optional<Clip> held;  // the latest clip, pushed when the next one comes or the decode ends
-    auto finish_held = [&](bool last) {
-      if (!held) return;
-      held->last = last;
-      push(std::move(*held));
-      held.reset();
-    };
     try {
-      auto st = decode_clips(
-          s.uri, o,
-          [&](Clip&& c) {
-            c.source_id = source_id;
-            c.uri = s.uri;
-            c.fingerprint = fp;
-            c.options_digest = digest;
-            if (!s.label.empty()) c.labels.push_back(s.label);
-            c.labels.insert(c.labels.end(), ann.labels.begin(), ann.labels.end());
-            c.split = ann.split;
-            c.epoch = epoch;
-            c.captions = text.captions;
-            c.text = text.clip_text(c.start_us, c.end_us, text_.candidates);
-            if (held && !push(std::move(*held))) return false;
-            held = std::move(c);
-            return true;
-          },
-          &stop_);
+      const auto st = decode_source(
+          s, o, id, ann, text, text_.candidates, epoch, [&](Clip&& c) { return push(std::move(c)); }, &stop_);
       frames_.fetch_add(st.frames);
-      finish_held(!stop_);
       if (text.asr_error) report(*text.asr_error);
     } catch (const DecodeError& e) {
-      finish_held(false);
       fail(e.kind(), e.what());
     } catch (const std::exception& e) {
-      finish_held(false);
       fail("decode_error", e.what());
     }
   }

@@ -4,8 +4,6 @@
 // watched folder becomes searchable with its transcript and a JPEG thumbnail; kill -9 in the middle of a
 // folder and a restart store every clip exactly once; bad requests get their 4xx as JSON; a token guards the
 // API; headless Chromium opens the page with a query and shows results with thumbnails.
-#include <gst/gst.h>
-#include <gst/rtsp-server/rtsp-server.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -17,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/graphs/rtsp_server.h"
 #include "tests/graphs/run_vatt.h"
 #include "tests/graphs/trained_fixture.h"
 
@@ -125,65 +124,6 @@ std::string fresh_dir(const std::string& name) {
   return d;
 }
 
-// ---- an RTSP server in this process ----
-
-class RtspServer {
- public:
-  RtspServer() {
-    gst_init(nullptr, nullptr);
-    ctx_ = g_main_context_new();
-    loop_ = g_main_loop_new(ctx_, FALSE);
-    server_ = gst_rtsp_server_new();
-    g_object_set(server_, "address", "127.0.0.1", "service", "0", nullptr);
-    mounts_ = gst_rtsp_server_get_mount_points(server_);
-    mount();
-    source_ = gst_rtsp_server_attach(server_, ctx_);
-    port_ = gst_rtsp_server_get_bound_port(server_);
-    thread_ = std::thread([this] { g_main_loop_run(loop_); });
-  }
-  ~RtspServer() {
-    g_main_loop_quit(loop_);
-    thread_.join();
-    g_source_remove_by_id_in(ctx_, source_);
-    g_object_unref(mounts_);
-    g_object_unref(server_);
-    g_main_loop_unref(loop_);
-    g_main_context_unref(ctx_);
-  }
-  std::string uri() const { return "rtsp://127.0.0.1:" + std::to_string(port_) + "/cam"; }
-  /// The server goes away: the stream is no longer offered and every client is disconnected.
-  void take_down() {
-    gst_rtsp_mount_points_remove_factory(mounts_, "/cam");
-    gst_rtsp_server_client_filter(
-        server_, [](GstRTSPServer*, GstRTSPClient*, gpointer) { return GST_RTSP_FILTER_REMOVE; }, nullptr);
-  }
-  void bring_back() { mount(); }
-
- private:
-  static void g_source_remove_by_id_in(GMainContext* ctx, guint id) {
-    if (GSource* s = g_main_context_find_source_by_id(ctx, id)) g_source_destroy(s);
-  }
-  void mount() {
-    GstRTSPMediaFactory* f = gst_rtsp_media_factory_new();
-    // A live green screen with a tone, as the corpus' "green screen" videos look, at 10 fps.
-    gst_rtsp_media_factory_set_launch(
-        f,
-        "( videotestsrc is-live=true pattern=solid-color foreground-color=0xff00ff00 ! "
-        "video/x-raw,width=160,height=120,framerate=10/1 ! vp8enc deadline=1 keyframe-max-dist=10 ! "
-        "rtpvp8pay name=pay0 pt=96 audiotestsrc is-live=true wave=saw ! audio/x-raw,rate=48000,channels=1 ! "
-        "audioconvert ! opusenc ! rtpopuspay name=pay1 pt=97 )");
-    gst_rtsp_media_factory_set_shared(f, TRUE);
-    gst_rtsp_mount_points_add_factory(mounts_, "/cam", f);
-  }
-  GMainContext* ctx_;
-  GMainLoop* loop_;
-  GstRTSPServer* server_;
-  GstRTSPMountPoints* mounts_;
-  guint source_ = 0;
-  int port_ = 0;
-  std::thread thread_;
-};
-
 TEST(ServeLive, AnRtspStreamIsIngestedAndSurvivesItsServerGoingAwayAndComingBack) {
   RtspServer rtsp;
   const std::string dir = fresh_dir("serve-rtsp");
@@ -233,6 +173,39 @@ TEST(ServeLive, AnRtspStreamIsIngestedAndSurvivesItsServerGoingAwayAndComingBack
   const std::string metrics = c.Get("/metrics")->body;
   EXPECT_NE(metrics.find("vatt_source_reconnects_total{source=\"cam\"}"), std::string::npos) << metrics;
   EXPECT_EQ(s.stop(), 143) << s.child.output();
+}
+
+TEST(ServeLive, AStreamThatIngestionCannotKeepUpWithDropsItsOldestClipsAndCountsThem) {
+  // The live graph with a slow stage (10 s per clip) before embedding: clips come every 3.2 s, so the
+  // stream's queue of one clip overflows; the oldest go, counted, and nothing grows.
+  RtspServer rtsp;
+  const std::string dir = fresh_dir("serve-overload");
+  const std::string graph = dir + "/slow.yaml";
+  std::ofstream(graph)
+      << "graph: slow\ndefaults: { queue: 1, threads: 1, errors: log.in }\nnodes:\n"
+         "  - { id: src, type: live_source, options: { db: \"${store.db}\", fps: 2.5, short_side: 40, "
+         "sample_rate: 8000, clip_seconds: 3.2, queue: 1 } }\n"
+         "  - { id: slow, type: passthrough, options: { sleep_us: 10000000 } }\n"
+         "  - { id: batch, type: batch, options: { size: 1, partial: true } }\n"
+         "  - { id: model, type: embed, options: { checkpoint: x, threads: 1 } }\n"
+         "  - { id: store, type: embedding_store, options: { db: x, store_clips: true } }\n"
+         "  - { id: log, type: log }\nedges:\n  - src.clips -> slow.in\n  - slow.out -> batch.in\n"
+         "  - batch.out -> model.in\n  - model.out -> store.in\n";
+  auto s = Serve::start({"--db", dir + "/db", "--graph", graph});
+  ASSERT_GT(s.port, 0) << s.child.output();
+  auto c = s.client();
+  auto r = c.Post("/api/sources", json{{"name", "cam"}, {"uri", rtsp.uri()}}.dump(), "application/json");
+  ASSERT_EQ(r->status, 201) << r->body;
+  ASSERT_TRUE(eventually(90, [&] { return source_status(c, "cam").value("dropped", 0) >= 2; }))
+      << source_status(c, "cam").dump() << "\n"
+      << s.child.output();
+  const json st = source_status(c, "cam");
+  EXPECT_EQ(st["state"], "live") << "falling behind is not a failure";
+  EXPECT_LE(st["dropped"].get<int>(), st["clips"].get<int>()) << "only clips that came can be dropped";
+  const std::string metrics = c.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("vatt_source_dropped_total{source=\"cam\"} "), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("vatt_source_dropped_total{source=\"cam\"} 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(s.stop(), 143);
 }
 
 // ---- a watched folder, the API and the page, on one service ----

@@ -1,6 +1,8 @@
 // Shared argument parsing for sub-commands (Boost.Program_options): --help and usage errors handled alike.
 #pragma once
 
+#include <signal.h>
+
 #include <boost/program_options.hpp>
 
 #include <cctype>
@@ -48,6 +50,17 @@ inline std::optional<int> parse_args(const Args& args, const std::string& usage,
     return 2;
   }
   return std::nullopt;
+}
+
+/// Blocks SIGINT and SIGTERM in this thread and the threads it starts, and returns them: one thread then
+/// waits for them with sigtimedwait and stops the run in order.
+inline sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
 }
 
 /// A registry with every shipped node type (cmd_graph.cpp).

@@ -124,11 +124,7 @@ int cmd_run(const Args& args) {
   if (!spec) return 2;
 
   // Signals go to one thread that asks the runtime to stop; a second signal exits at once.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  sigset_t set = block_stop_signals();
 
   pipeline::RunOptions ro;
   ro.threads = threads > 0 ? threads : spec->default_threads;

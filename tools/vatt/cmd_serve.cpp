@@ -39,7 +39,7 @@ int cmd_serve(const Args& args) {
                   listen = "127.0.0.1:8080", token, sources, web = std::string(VATT_SOURCE_DIR) + "/web",
                   log_level = "info";
   std::vector<std::string> roots, sets;
-  int max_sources = 16, threads = 1;
+  int max_sources = 16, threads = 1, http_threads = 32;
   size_t max_body_mib = 64;
   opts.add_options()("db", po::value(&db)->required(), "the database the live graph fills and search reads")(
       "graph", po::value(&graph), "the live graph (default: graphs/live.yaml of this checkout)")(
@@ -54,6 +54,7 @@ int cmd_serve(const Args& args) {
       "max-body-mib", po::value(&max_body_mib), "largest request body in MiB (default 64)")(
       "web", po::value(&web), "folder of the web page (index.html, app.js, style.css)")(
       "threads", po::value(&threads), "LibTorch threads of query encoding (default 1)")(
+      "http-threads", po::value(&http_threads), "HTTP connections served at once (default 32)")(
       "set", po::value(&sets)->composing(), "NODE.OPTION=VALUE override of the live graph (repeatable)")(
       "log-level", po::value(&log_level), "trace, debug, info, warn, error");
   po::positional_options_description pos;
@@ -108,11 +109,7 @@ int cmd_serve(const Args& args) {
     return 2;
   }
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  sigset_t set = block_stop_signals();
 
   pipeline::RunOptions ro;
   ro.threads = spec->default_threads;
@@ -172,6 +169,7 @@ int cmd_serve(const Args& args) {
     cfg.roots = roots;
     cfg.max_body = max_body_mib << 20;
     cfg.threads = threads;
+    cfg.http_threads = http_threads;
     api = std::make_unique<ServeApi>(cfg, storage::ClipStore::open_shared(db), live,
                                      [&] { return runtime.snapshot(); });
   } catch (const std::exception& e) {

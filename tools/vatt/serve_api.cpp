@@ -259,6 +259,10 @@ uint64_t ServeApi::model_id() const {
 
 void ServeApi::install(httplib::Server& svr) {
   Impl& im = *impl_;
+  // One pool thread per open connection (cpp-httplib keeps a keep-alive connection on its thread): enough for
+  // many clients at once; searches themselves take turns on the index.
+  const size_t pool = static_cast<size_t>(std::max(4, im.cfg.http_threads));
+  svr.new_task_queue = [pool] { return new httplib::ThreadPool(pool); };
   svr.set_payload_max_length(im.cfg.max_body);
   svr.set_read_timeout(5, 0);
   svr.set_write_timeout(5, 0);

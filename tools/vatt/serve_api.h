@@ -42,7 +42,8 @@ struct ServeConfig {
   std::string token;               ///< empty: no check (loopback only)
   std::vector<std::string> roots;  ///< folders whose files /files/PATH may send (the page plays clips)
   size_t max_body = 64u << 20;
-  int threads = 1;  ///< LibTorch threads for query encoding
+  int threads = 1;        ///< LibTorch threads for query encoding
+  int http_threads = 32;  ///< connections served at once
 };
 
 class ServeApi {
