@@ -1,8 +1,9 @@
 // Live ingestion through the real `vatt serve` on 127.0.0.1 with a model trained here: an RTSP server in this
 // process (gst-rtsp-server) streams a live test pattern that the service ingests, loses when the server goes
 // away and takes up again when it is back (reconnect counted, no clip index reused); a file copied into a
-// watched folder becomes searchable with its transcript and a JPEG thumbnail; kill -9 in the middle of a
-// folder and a restart store every clip exactly once; bad requests get their 4xx as JSON; a token guards the
+// watched folder becomes searchable with its transcript and a JPEG thumbnail (beside a stream, in one service);
+// kill -9 in the middle of a folder and a restart store every clip exactly once, and a stream restarted so
+// reuses no clip index; a slow graph makes a stream drop and count; bad requests get their 4xx as JSON; a token guards the
 // API; headless Chromium opens the page with a query and shows results with thumbnails.
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -127,14 +128,22 @@ std::string fresh_dir(const std::string& name) {
 TEST(ServeLive, AnRtspStreamIsIngestedAndSurvivesItsServerGoingAwayAndComingBack) {
   RtspServer rtsp;
   const std::string dir = fresh_dir("serve-rtsp");
-  auto s = Serve::start(
-      {"--db", dir + "/db", "--set", "src.stall_seconds=3", "--set", "src.backoff_max_seconds=2"});
+  fs::create_directories(dir + "/inbox");
+  auto s = Serve::start({"--db", dir + "/db", "--root", dir, "--set", "src.stall_seconds=3", "--set",
+                         "src.backoff_max_seconds=2", "--set", "src.settle_seconds=0.5"});
   ASSERT_GT(s.port, 0) << s.child.output();
   auto c = s.client();
   auto r = c.Post("/api/sources", json{{"name", "cam"}, {"uri", rtsp.uri()}}.dump(), "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 201) << r->body;
   EXPECT_EQ(json::parse(r->body)["kind"], "stream");
+  // A watched folder beside the stream, in the same service.
+  auto f =
+      c.Post("/api/sources", json{{"name", "inbox"}, {"uri", dir + "/inbox"}}.dump(), "application/json");
+  ASSERT_EQ(f->status, 201) << f->body;
+  const std::string video = trained().corpus + "/heldout/h007.webm";
+  fs::copy_file(fs::path(video).replace_extension(".srt"), dir + "/inbox/h007.srt");
+  fs::copy_file(video, dir + "/inbox/h007.webm");
   ASSERT_TRUE(eventually(60, [&] { return source_status(c, "cam").value("clips", 0) >= 2; }))
       << source_status(c, "cam").dump() << "\n"
       << s.child.output();
@@ -172,6 +181,10 @@ TEST(ServeLive, AnRtspStreamIsIngestedAndSurvivesItsServerGoingAwayAndComingBack
   EXPECT_EQ(ids.size(), res.size());
   const std::string metrics = c.Get("/metrics")->body;
   EXPECT_NE(metrics.find("vatt_source_reconnects_total{source=\"cam\"}"), std::string::npos) << metrics;
+  // The folder's video was taken in meanwhile, and its narration finds it.
+  const json fromfolder = get_json(c, "/api/search?k=5&source=inbox&q=" + url_encode(narration(video)));
+  ASSERT_FALSE(fromfolder["results"].empty()) << fromfolder.dump();
+  EXPECT_NE(fromfolder["results"][0]["source"].get<std::string>().find("h007.webm"), std::string::npos);
   EXPECT_EQ(s.stop(), 143) << s.child.output();
 }
 
@@ -357,7 +370,7 @@ TEST_F(ServeFolder, HeadlessChromiumOpensAQueryLinkAndShowsResultsWithThumbnails
   EXPECT_EQ(console.find(":CONSOLE("), std::string::npos) << console;
 }
 
-TEST(ServeLive, KillNineInTheMiddleOfAFolderThenARestartStoresEveryClipOnce) {
+TEST(ServeLive, KillNineThenARestartStoresEveryFolderClipOnceAndAStreamReusesNoIndex) {
   const std::string dir = fresh_dir("serve-kill");
   fs::create_directories(dir + "/inbox");
   const std::vector<std::string> videos = {"h001.webm", "h002.webm", "h003.webm",
@@ -368,7 +381,8 @@ TEST(ServeLive, KillNineInTheMiddleOfAFolderThenARestartStoresEveryClipOnce) {
     fs::copy_file(fs::path(src).replace_extension(".srt"),
                   dir + "/inbox/" + fs::path(v).replace_extension(".srt").string());
   }
-  std::ofstream(dir + "/sources.txt") << "inbox " << dir << "/inbox\n";
+  RtspServer rtsp;
+  std::ofstream(dir + "/sources.txt") << "inbox " << dir << "/inbox\ncam " << rtsp.uri() << "\n";
   const std::vector<std::string> args = {"--db",      dir + "/db",          "--root", dir,
                                          "--sources", dir + "/sources.txt", "--set",  "src.settle_seconds=0"};
   size_t at_kill = 0;
@@ -386,6 +400,7 @@ TEST(ServeLive, KillNineInTheMiddleOfAFolderThenARestartStoresEveryClipOnce) {
   EXPECT_EQ(source_status(c, "inbox")["kind"], "folder") << "the source list came back from the store";
   // 6 videos of 3 clips each.
   auto all = [&] { return get_json(c, "/api/search?q=screen&k=100&source=inbox")["results"]; };
+  EXPECT_EQ(source_status(c, "cam")["kind"], "stream");
   ASSERT_TRUE(eventually(90, [&] { return all().size() >= 18; })) << all().size() << "\n" << s.child.output();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // anything more would be a duplicate
   const json res = all();
@@ -401,7 +416,22 @@ TEST(ServeLive, KillNineInTheMiddleOfAFolderThenARestartStoresEveryClipOnce) {
   for (const auto& [v, n] : per_video) EXPECT_EQ(n, 3) << v;
   std::printf("killed with %zu of 18 clips given; after the restart: %zu stored once each\n", at_kill,
               ids.size());
-  EXPECT_EQ(s.stop(), 143);
+  // The stream: clips stored, then kill -9 again; after that restart it goes on from "now" with new clips
+  // and never uses an index of before again.
+  const std::string stream_q = "/api/search?q=green+screen&k=100&source=cam";
+  ASSERT_TRUE(eventually(30, [&] { return get_json(c, stream_q)["results"].size() >= 2; }));
+  EXPECT_EQ(s.stop(SIGKILL), 128 + SIGKILL);
+  auto again = Serve::start(args);
+  ASSERT_GT(again.port, 0) << again.child.output();
+  auto c2 = again.client();
+  const size_t stored = get_json(c2, stream_q)["results"].size();
+  ASSERT_TRUE(eventually(30, [&] { return get_json(c2, stream_q)["results"].size() >= stored + 2; }));
+  const json stream = get_json(c2, stream_q)["results"];
+  std::set<uint64_t> indices;
+  for (const auto& h : stream) indices.insert(h["clip"].get<uint64_t>());
+  EXPECT_EQ(indices.size(), stream.size()) << "a stream clip index was used twice";
+  EXPECT_EQ(get_json(c2, "/api/search?q=screen&k=100&source=inbox")["results"].size(), 18u);
+  EXPECT_EQ(again.stop(), 143);
 }
 
 }  // namespace
