@@ -3,8 +3,8 @@
 // away and takes up again when it is back (reconnect counted, no clip index reused); a file copied into a
 // watched folder becomes searchable with its transcript and a JPEG thumbnail (beside a stream, in one service);
 // kill -9 in the middle of a folder and a restart store every clip exactly once, and a stream restarted so
-// reuses no clip index; a slow graph makes a stream drop and count; bad requests get their 4xx as JSON; a token guards the
-// API; headless Chromium opens the page with a query and shows results with thumbnails.
+// reuses no clip index; a slow graph makes a stream drop and count; bad requests get their 4xx as JSON; a
+// token guards the API; headless Chromium opens the page with a query and shows results with thumbnails.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
