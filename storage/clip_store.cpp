@@ -88,18 +88,21 @@ T read_pod(std::string_view in, size_t& pos) {
 
 }  // namespace
 
-ClipStore::ClipStore(const std::string& path) : db_(path) {}
+ClipStore::ClipStore(const std::string& path, Access access) : db_(path, access) {}
 
-std::shared_ptr<ClipStore> ClipStore::open_shared(const std::string& path) {
+std::shared_ptr<ClipStore> ClipStore::open_shared(const std::string& path, Access access) {
   static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<ClipStore>> open;
+  static std::map<std::string, std::weak_ptr<ClipStore>> writers, readers;
   std::error_code ec;
   std::string key = std::filesystem::weakly_canonical(path, ec).string();
   if (ec) key = path;
   std::lock_guard<std::mutex> lk(mu);
-  if (auto s = open[key].lock()) return s;
-  auto s = std::make_shared<ClipStore>(path);
-  open[key] = s;
+  if (auto s = writers[key].lock()) return s;
+  if (access == Access::ReadOnly) {
+    if (auto s = readers[key].lock()) return s;
+  }
+  auto s = std::make_shared<ClipStore>(path, access);
+  (access == Access::ReadWrite ? writers : readers)[key] = s;
   return s;
 }
 

@@ -75,13 +75,14 @@ struct SourceRecord {
 
 class ClipStore {
  public:
-  /// Opens (creating if needed) the database at `path`. Throws StorageError.
-  explicit ClipStore(const std::string& path);
+  /// Opens the database at `path` (ReadWrite creates it if needed). Throws StorageError.
+  explicit ClipStore(const std::string& path, Access access = Access::ReadWrite);
 
   /// The one ClipStore of this process for `path` (RocksDB allows one open per database and process): the
   /// ingest graph's writer (clip_store node) and its reader (video_source's resume_db) share it while either
-  /// holds it. Reads are thread-safe next to put().
-  static std::shared_ptr<ClipStore> open_shared(const std::string& path);
+  /// holds it. Reads are thread-safe next to put(). A ReadOnly request gets the process's writer when there is
+  /// one, else a read-only instance that does not stop another process from writing (db.h).
+  static std::shared_ptr<ClipStore> open_shared(const std::string& path, Access access = Access::ReadWrite);
   /// True when `path` is a RocksDB database directory (what a clip store is on disk).
   static bool exists_at(const std::string& path);
 

@@ -3,7 +3,10 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <stdlib.h>
+
 #include <rocksdb/write_batch.h>
+#include <filesystem>
 
 namespace vatt::storage {
 
@@ -32,9 +35,15 @@ struct Db::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0] = default, then kFamilies order
   rocksdb::ColumnFamilyHandle* cf(Family f) const { return handles[1 + static_cast<int>(f)]; }
+  std::string secondary_dir;  // ReadOnly: the secondary instance's own folder
   ~Impl() {
     for (auto* h : handles)
       if (db && h) db->DestroyColumnFamilyHandle(h);
+    db.reset();
+    if (!secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir, ec);
+    }
   }
 };
 
@@ -42,21 +51,44 @@ static void check(const rocksdb::Status& s, const std::string& path, const char*
   if (!s.ok()) throw StorageError(path + ": " + what + ": " + s.ToString());
 }
 
-Db::Db(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
+Db::Db(const std::string& path, Access access)
+    : impl_(std::make_unique<Impl>()), path_(path), access_(access) {
   rocksdb::DBOptions opts;
-  opts.create_if_missing = true;
-  opts.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (Family f : kFamilies) cfs.emplace_back(family_name(f), rocksdb::ColumnFamilyOptions());
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(opts, path, cfs, &impl_->handles, &raw), path, "cannot open database");
+  if (access == Access::ReadWrite) {
+    opts.create_if_missing = true;
+    opts.create_missing_column_families = true;
+    check(rocksdb::DB::Open(opts, path, cfs, &impl_->handles, &raw), path, "cannot open database");
+  } else {
+    // A secondary instance: no LOCK taken; its own small folder holds its info log, removed at close.
+    opts.max_open_files = -1;  // required by secondary instances
+    char tmpl[] = "/tmp/vatt-reader-XXXXXX";
+    if (!mkdtemp(tmpl)) throw StorageError(path + ": cannot make a folder for a read-only open");
+    impl_->secondary_dir = tmpl;
+    check(rocksdb::DB::OpenAsSecondary(opts, path, impl_->secondary_dir, cfs, &impl_->handles, &raw), path,
+          "cannot open database for reading");
+  }
   impl_->db.reset(raw);
+  if (access == Access::ReadOnly) catch_up();
+}
+
+void Db::catch_up() {
+  if (access_ != Access::ReadOnly) return;
+  check(impl_->db->TryCatchUpWithPrimary(), path_, "cannot follow the writer");
+}
+
+void Db::writable(const char* what) const {
+  if (access_ == Access::ReadOnly)
+    throw StorageError(path_ + ": " + what + ": the database was opened read-only");
 }
 
 Db::~Db() = default;
 
 void Db::put(Family f, std::string_view key, std::string_view value, bool sync) {
+  writable("write");
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   check(impl_->db->Put(wo, impl_->cf(f), rocksdb::Slice(key.data(), key.size()),
@@ -73,6 +105,7 @@ std::optional<std::string> Db::get(Family f, std::string_view key) const {
 }
 
 void Db::write(const WriteSet& w, bool sync) {
+  writable("write");
   rocksdb::WriteBatch b;
   for (const auto& p : w.puts_) b.Put(impl_->cf(p.f), p.key, p.value);
   for (const auto& e : w.erases_) b.Delete(impl_->cf(e.f), e.key);

@@ -46,10 +46,19 @@ class WriteSet {
   std::vector<Erase> erases_;
 };
 
+/// How a process opens a database. RocksDB lets one process at a time hold a database for writing (its
+/// LOCK file); readers do not need that: they open it as a secondary instance, which any number of processes
+/// may do while one writer works (an ingest, a training and an evaluation on one store at once).
+enum class Access {
+  ReadWrite,  ///< creates the database if needed; one process at a time
+  ReadOnly,   ///< the database as it is when opened (catch_up() sees what a writer added since); writes throw
+};
+
 class Db {
  public:
-  /// Opens (creating if needed) the database at `path` with every column family. Throws StorageError.
-  explicit Db(const std::string& path);
+  /// Opens the database at `path` with every column family (ReadWrite creates it if needed). Throws
+  /// StorageError.
+  explicit Db(const std::string& path, Access access = Access::ReadWrite);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -65,11 +74,16 @@ class Db {
   void scan_from(Family f, std::string_view prefix, std::string_view start,
                  const std::function<bool(std::string_view, std::string_view)>& fn) const;
   const std::string& path() const { return path_; }
+  bool read_only() const { return access_ == Access::ReadOnly; }
+  /// ReadOnly: takes in what a writer has written since the open (or the last catch-up). ReadWrite: nothing.
+  void catch_up();
 
  private:
+  void writable(const char* what) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string path_;
+  Access access_;
 };
 
 }  // namespace vatt::storage

@@ -72,6 +72,10 @@ std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOp
 
 std::string content_fingerprint(const MediaSource& s) {
   if (!s.is_file()) return hex64(fnv1a64(s.uri));
+  // Only regular files are read: opening a FIFO (or a device) for reading would block until someone writes
+  // to it, outside the decoder's stall timeout. Those are named by their path; the decoder reads them.
+  std::error_code rec;
+  if (!fs::is_regular_file(s.path, rec)) return hex64(fnv1a64("special:" + s.path));
   std::ifstream in(s.path, std::ios::binary);
   std::error_code ec;
   const auto size = fs::file_size(s.path, ec);

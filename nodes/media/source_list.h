@@ -37,7 +37,8 @@ std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOp
 std::string file_extension(const std::string& path);
 
 /// 16 hex digits identifying a source's content: for files its size and the FNV-1a of its first and last
-/// MiB (cheap for big files, and any re-encode or truncation changes it); for other URIs the URI.
+/// MiB (cheap for big files, and any re-encode or truncation changes it); for other URIs the URI; for a FIFO
+/// or device its path (reading one could block).
 std::string content_fingerprint(const MediaSource& s);
 
 }  // namespace vatt::nodes

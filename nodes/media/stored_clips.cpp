@@ -18,7 +18,7 @@
 namespace vatt::nodes {
 
 StoredClipReader::StoredClipReader(const std::string& path, int rank, int world) : path_(path) {
-  store_ = storage::ClipStore::open_shared(path);
+  store_ = storage::ClipStore::open_shared(path, storage::Access::ReadOnly);  // a writer may hold it too
   size_t all = 0;
   clips_ = store_->clips_with_media(&all);
   without_media_ = all - clips_.size();

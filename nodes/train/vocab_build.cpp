@@ -25,7 +25,7 @@ Vocabulary build_vocabulary(const std::string& uri, size_t max_size, uint64_t mi
     ++st.texts;
   };
   if (storage::ClipStore::exists_at(uri)) {
-    auto store = storage::ClipStore::open_shared(uri);  // the source may hold it open too
+    auto store = storage::ClipStore::open_shared(uri, storage::Access::ReadOnly);  // a writer may hold it
     // Each clip carries its own text and its neighbours': count every distinct segment of a source once.
     std::set<std::tuple<uint64_t, int64_t, int64_t, std::string>> seen;
     store->scan(std::nullopt, [&](const storage::ClipRecord& c) {

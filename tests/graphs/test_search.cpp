@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -367,6 +368,67 @@ print("python ok", len(names), "tensors", v.shape)
       run_vatt({"export", "--embeddings", "--db", db, "--space", "colour", dir.path + "/x.npy"}).exit_code,
       2);
   EXPECT_EQ(run_vatt({"export", dir.path + "/missing.pt", dir.path + "/x.safetensors"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace vatt::test
+
+namespace vatt::test {
+namespace {
+
+TEST(SharedStore, TwoTrainingsAndAnIngestWorkOnOneStoreAtOnce) {
+  // The ingest holds the store for writing (RocksDB's lock); the trainings and `vatt clips` open it
+  // read-only, as secondary instances, and run beside it.
+  const auto& t = trained();
+  TempDir dir("shared-store");
+  const std::string db = dir.path + "/clips.db";
+  fs::copy(t.clips, db, fs::copy_options::recursive);
+  // The ingest: the held-out videos, and a source that gives nothing for 10 s (a FIFO nobody writes), so
+  // that it holds the store while the readers run.
+  const std::string fifo = dir.path + "/stalled.webm", list = dir.path + "/sources.txt";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int writer = ::open(fifo.c_str(), O_RDWR);  // a writer that never writes: the ingest's reads block
+  {
+    std::ofstream l(list);
+    l << fifo << "\n";
+    for (int i = 0; i < 12; ++i) l << t.corpus << "/heldout/h" << (i < 10 ? "00" : "0") << i << ".webm\n";
+  }
+  auto ingest = spawn_vatt({"run",        kGraphs + "ingest.yaml",
+                            "--progress", "0.05",
+                            "--set",      "src.uri=" + list,
+                            "--set",      "store.db=" + db,
+                            "--set",      "store.store_media=true",
+                            "--set",      "src.fps=2.5",
+                            "--set",      "src.short_side=40",
+                            "--set",      "src.sample_rate=8000",
+                            "--set",      "src.asr=off",
+                            "--set",      "src.parallel=2",
+                            "--set",      "src.timeout_seconds=10"});
+  ASSERT_TRUE(ingest.wait_for("running graph", 60)) << ingest.output();
+  auto train = [&](const std::string& name) {
+    return spawn_vatt({"run", kGraphs + "pretrain.yaml", "--progress", "0", "--set", "src.uri=" + db, "--set",
+                       "train.checkpoint_dir=" + dir.path + "/" + name, "--set", "train.steps=3", "--set",
+                       "batch.size=8", "--set", "train.threads=1", "--set",
+                       "tok.vocab=" + t.ckpt + "/vocab.txt"});
+  };
+  auto a = train("a"), b = train("b");
+  const auto clips = run_vatt({"clips", "--db", db, "--json"});
+  EXPECT_EQ(clips.exit_code, 0) << clips.output;
+  EXPECT_GE(std::count(clips.output.begin(), clips.output.end(), '\n'), 72) << "the store's training clips";
+  const int ca = a.wait(), cb = b.wait();
+  EXPECT_EQ(ca, 0) << a.output();
+  EXPECT_EQ(cb, 0) << b.output();
+  EXPECT_NE(a.output().find("reached 3 steps"), std::string::npos) << a.output();
+  int status = 0;
+  EXPECT_EQ(waitpid(ingest.pid, &status, WNOHANG), 0)
+      << "the ingest ended before the readers: nothing shared";
+  const int ci = ingest.wait();
+  ::close(writer);
+  EXPECT_EQ(ci, 0) << ingest.output();
+  EXPECT_NE(ingest.output().find("timeout"), std::string::npos) << "the stalled source timed out";
+  // The ingest's clips are all there for the next reader.
+  const auto after = run_vatt({"clips", "--db", db, "--json"});
+  EXPECT_GE(std::count(after.output.begin(), after.output.end(), '\n'), 72 + 36) << after.output;
 }
 
 }  // namespace

@@ -174,5 +174,36 @@ TEST(ClipStore, OpenSharedGivesOneStorePerPathInAProcess) {
   EXPECT_EQ(c->source(1)->clips, 1u);
 }
 
+TEST(ClipStore, ReadersOpenWithoutTheWritersLockAndFollowItsWrites) {
+  const TempDir dir("readers");
+  ClipStore writer(dir.path);
+  writer.put(clip(1, 0, "fp1", "first words"));
+  // Two read-only opens beside the writer (RocksDB's LOCK would refuse a second writer).
+  ClipStore reader(dir.path, Access::ReadOnly), other(dir.path, Access::ReadOnly);
+  EXPECT_THROW(ClipStore(dir.path), StorageError);
+  EXPECT_EQ(reader.get(1, 0)->text[0].text, "first words");
+  EXPECT_EQ(count(other), 1u);
+  writer.put(clip(1, 1));
+  EXPECT_EQ(count(reader), 1u) << "a reader sees the database as it was when opened";
+  reader.db().catch_up();
+  EXPECT_EQ(count(reader), 2u) << "until it catches up";
+  try {
+    reader.put(clip(2, 0));
+    FAIL() << "a read-only store took a write";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("opened read-only"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ClipStore, InOneProcessAReadOnlyRequestGetsTheWriterWhenThereIsOne) {
+  const TempDir dir("shared-readers");
+  auto w = ClipStore::open_shared(dir.path);
+  EXPECT_EQ(ClipStore::open_shared(dir.path, Access::ReadOnly).get(), w.get());
+  w.reset();
+  auto r = ClipStore::open_shared(dir.path, Access::ReadOnly);
+  EXPECT_TRUE(r->db().read_only());
+  EXPECT_NO_THROW(ClipStore writer(dir.path)) << "a reader does not hold the lock";
+}
+
 }  // namespace
 }  // namespace vatt::storage

@@ -31,7 +31,7 @@ int cmd_clips(const Args& args) {
   }
   const bool as_json = vm.count("json") != 0;
   try {
-    storage::ClipStore store(db);
+    storage::ClipStore store(db, storage::Access::ReadOnly);
     char idbuf[17];
     uint64_t n = 0;
     auto sources = store.sources();

@@ -61,7 +61,7 @@ int export_embeddings(const std::string& db, const std::string& model_arg, const
     std::fprintf(stderr, "vatt: %s: the embeddings go to a .npy file (OUT.npy)\n", out.c_str());
     return 2;
   }
-  storage::ClipStore store(db);
+  storage::ClipStore store(db, storage::Access::ReadOnly);
   storage::EmbeddingStore es(store.db());
   std::optional<storage::ModelRecord> model;
   for (const auto& m : es.models())

@@ -69,7 +69,7 @@ int cmd_models(const Args& args) {
     return *rc;
   if (!open_store_checked(db)) return 2;
   try {
-    storage::ClipStore store(db);
+    storage::ClipStore store(db, storage::Access::ReadOnly);
     storage::EmbeddingStore es(store.db());
     const auto models = es.models();
     if (models.empty() && !vm.count("json"))
@@ -171,7 +171,7 @@ int cmd_search(const Args& args) {
   const Space gallery = vt ? Space::VideoVT : Space::VideoVA;
   const bool as_json = vm.count("json") != 0;
   try {
-    auto store = storage::ClipStore::open_shared(db);
+    auto store = storage::ClipStore::open_shared(db, storage::Access::ReadOnly);
     storage::EmbeddingStore es(store->db());
     const auto sources = store->sources();  // read once: the --clip lookup, --source and the results
     auto model = pick_model(es, model_arg, db);

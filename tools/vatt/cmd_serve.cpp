@@ -85,7 +85,7 @@ int cmd_serve(const Args& args) {
   }
   // The model: given, or the latest the store holds embeddings of.
   if (checkpoint.empty() && storage::ClipStore::exists_at(db)) {
-    auto store = storage::ClipStore::open_shared(db);
+    auto store = storage::ClipStore::open_shared(db, storage::Access::ReadOnly);
     auto models = storage::EmbeddingStore(store->db()).models();
     if (!models.empty()) checkpoint = models.back().checkpoint;
   }
