@@ -299,6 +299,29 @@ TEST_F(ServeFolder, AFileCopiedIntoAWatchedFolderBecomesSearchableWithItsTranscr
   EXPECT_EQ(inbox["dropped"], 0) << "a watched folder waits, it never drops";
 }
 
+TEST_F(ServeFolder, AVideoFilePostedAsAQueryFindsItselfAndThePlayerGetsByteRanges) {
+  ASSERT_GT(serve_->port, 0) << serve_->child.output();
+  ingested("h000.webm");
+  auto c = client();
+  std::ifstream in(trained().corpus + "/heldout/h000.webm", std::ios::binary);
+  const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto r = c.Post("/api/search?kind=video&k=3&source=inbox", body, "video/webm");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json out = json::parse(r->body);
+  ASSERT_FALSE(out["results"].empty()) << out.dump();
+  EXPECT_NE(out["results"][0]["source"].get<std::string>().find("h000.webm"), std::string::npos)
+      << out.dump();
+  // The page's player asks for a stored file's bytes by range; only files inside the roots are sent.
+  const std::string path = *dir_ + "/inbox/h000.webm";
+  auto part = c.Get(("/files" + path).c_str(), {{"Range", "bytes=0-99"}});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, body.substr(0, 100));
+  EXPECT_EQ(part->get_header_value("Content-Type"), "video/webm");
+  EXPECT_EQ(c.Post("/api/search?kind=picture", body, "video/webm")->status, 400);
+}
+
 TEST_F(ServeFolder, BadRequestsGetTheirStatusAsJsonAndTheTokenGuardsTheApi) {
   ASSERT_GT(serve_->port, 0) << serve_->child.output();
   auto anon = serve_->client();
