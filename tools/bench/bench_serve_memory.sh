@@ -11,7 +11,7 @@ vatt="$repo/build/tools/vatt"
 rm -rf "$work" && mkdir -p "$work/inbox"
 echo "inbox $work/inbox" > "$work/sources.txt"
 "$vatt" serve --db "$work/db" --checkpoint "$ckpt" --root "$work" --sources "$work/sources.txt" \
-  --listen 127.0.0.1:0 --set src.settle_seconds=1 > "$work/serve.log" 2>  --listen 127.0.0.1:0 --set src.settle_seconds=0 > "$work/serve.log" 2>&1 &1 &
+  --listen 127.0.0.1:0 --set src.settle_seconds=1 > "$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do grep -q "http://127.0.0.1:" "$work/serve.log" && break; sleep 0.1; done
