@@ -74,13 +74,11 @@ double run_runtime(const vatt::pipeline::Registry& reg, long n, int threads, lon
   return n / s;
 }
 
-double run_hand_wired(long n, int threads, long work_us) {
-  using Msg = std::shared_ptr<const vatt::pipeline::Count>;
-  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
-  flow::graph g;
-  long next = 0;
-  long received = 0;
-  flow::input_node<Msg> src(g, [&](tbb::flow_control& fc) -> Msg {
+using Msg = std::shared_ptr<const vatt::pipeline::Count>;
+
+/// The body of the hand-wired chains' input_node: Count 0..n-1, the same payload the runtime's counter makes.
+auto count_source(long n, long& next) {
+  return [n, &next](tbb::flow_control& fc) -> Msg {
     if (next >= n) {
       fc.stop();
       return nullptr;
@@ -88,7 +86,15 @@ double run_hand_wired(long n, int threads, long work_us) {
     vatt::pipeline::Count c;
     c.value = next++;
     return std::make_shared<const vatt::pipeline::Count>(std::move(c));
-  });
+  };
+}
+
+double run_hand_wired(long n, int threads, long work_us) {
+  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+  flow::graph g;
+  long next = 0;
+  long received = 0;
+  flow::input_node<Msg> src(g, count_source(n, next));
   flow::limiter_node<Msg> limit(g, 64);
   auto noop = [work_us](const Msg& m) {
     spin(work_us);
@@ -120,21 +126,12 @@ double run_hand_wired(long n, int threads, long work_us) {
 /// limiter(64) -> multifunction_node, whose second output decrements its limiter once the message is done,
 /// and a buffer_node in front of each limiter holds what the limiter refuses (so nothing is lost).
 double run_hand_bounded(long n, int threads, long work_us) {
-  using Msg = std::shared_ptr<const vatt::pipeline::Count>;
   using Stage = flow::multifunction_node<Msg, std::tuple<Msg, flow::continue_msg>>;
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   flow::graph g;
   long next = 0;
   long received = 0;
-  flow::input_node<Msg> src(g, [&](tbb::flow_control& fc) -> Msg {
-    if (next >= n) {
-      fc.stop();
-      return nullptr;
-    }
-    vatt::pipeline::Count c;
-    c.value = next++;
-    return std::make_shared<const vatt::pipeline::Count>(std::move(c));
-  });
+  flow::input_node<Msg> src(g, count_source(n, next));
   auto body = [work_us](const Msg& m, Stage::output_ports_type& ports) {
     spin(work_us);
     std::get<0>(ports).try_put(m);
