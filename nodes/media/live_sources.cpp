@@ -35,14 +35,6 @@ bool valid_name(const std::string& n) {
                      [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; });
 }
 
-/// `p` lies inside `root` (both canonical): equal, or below it at a path boundary.
-bool inside(const fs::path& p, const fs::path& root) {
-  auto pi = p.begin();
-  for (auto ri = root.begin(); ri != root.end(); ++ri, ++pi)
-    if (pi == p.end() || *pi != *ri) return false;
-  return true;
-}
-
 }  // namespace
 
 struct LiveSources::Source {
@@ -95,15 +87,10 @@ std::string LiveSources::checked_uri(const std::string& uri, std::string* kind) 
   if (opt_.roots.empty())
     throw LiveSourceError(403,
                           "local files are refused: the service was started without a root folder (--root)");
+  const auto inside = inside_roots(path, opt_.roots);
+  if (!inside) throw LiveSourceError(403, "path " + path + " is outside the allowed root folders");
+  const fs::path real = *inside;
   std::error_code ec;
-  const fs::path real = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  bool allowed = false;
-  for (const auto& r : opt_.roots) {
-    std::error_code rec;
-    const fs::path root = fs::weakly_canonical(fs::absolute(r, rec), rec);
-    if (!rec && inside(real, root)) allowed = true;
-  }
-  if (ec || !allowed) throw LiveSourceError(403, "path " + path + " is outside the allowed root folders");
   if (fs::is_directory(real, ec)) {
     *kind = "folder";
   } else if (fs::is_regular_file(real, ec)) {

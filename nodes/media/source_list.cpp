@@ -70,6 +70,22 @@ std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOp
   return out;
 }
 
+std::optional<std::string> inside_roots(const std::string& path, const std::vector<std::string>& roots) {
+  std::error_code ec;
+  const fs::path real = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec) return std::nullopt;
+  for (const auto& r : roots) {
+    std::error_code rec;
+    const fs::path root = fs::weakly_canonical(fs::absolute(r, rec), rec);
+    if (rec) continue;
+    auto pi = real.begin();
+    bool in = true;
+    for (auto ri = root.begin(); in && ri != root.end(); ++ri, ++pi) in = pi != real.end() && *pi == *ri;
+    if (in) return real.string();
+  }
+  return std::nullopt;
+}
+
 std::string content_fingerprint(const MediaSource& s) {
   if (!s.is_file()) return hex64(fnv1a64(s.uri));
   // Only regular files are read: opening a FIFO (or a device) for reading would block until someone writes

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct SourceListOptions {
 /// The sources `uri` names, sorted within a folder so runs are reproducible. Throws std::runtime_error when
 /// a local path does not exist.
 std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOptions& opt);
+
+/// `path` with `..` and symlinks resolved, when it lies inside one of `roots` (equal to one, or below it);
+/// nullopt otherwise (also when `roots` is empty). What confines a service's local paths.
+std::optional<std::string> inside_roots(const std::string& path, const std::vector<std::string>& roots);
 
 /// A file's extension, lower case, without the dot ("" when none).
 std::string file_extension(const std::string& path);

@@ -139,7 +139,6 @@ void run_streams(int n, double seconds, const std::string& ckpt, const std::vect
     clips += s.value("clips", 0);
     dropped += s.value("dropped", 0);
   }
-  // Skip the first 2 latency samples of each stream's start-up (the pipeline warming).
   std::printf("%-8d %8.0f %8llu %8llu %10.2f %10.2f %10.2f %9ld %9ld %9ld\n", n, seconds,
               static_cast<unsigned long long>(clips), static_cast<unsigned long long>(dropped), pct(lat, 0.5),
               pct(lat, 0.99), lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()),

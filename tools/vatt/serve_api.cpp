@@ -16,6 +16,7 @@
 
 #include "nodes/media/ids.h"
 #include "nodes/media/live_sources.h"
+#include "nodes/media/source_list.h"
 #include "nodes/train/query_encoder.h"
 #include "storage/clip_store.h"
 #include "storage/embedding_store.h"
@@ -432,18 +433,10 @@ void ServeApi::install(httplib::Server& svr) {
 
   svr.Get(R"(/files(/.+))", [&im](const httplib::Request& req, httplib::Response& res) {
     // Only files inside a root, after resolving symlinks and dot-dots.
+    const auto inside = nodes::inside_roots(req.matches[1], im.cfg.roots);
+    if (!inside) throw HttpError(403, "path outside the allowed root folders");
+    const std::filesystem::path real = *inside;
     std::error_code ec;
-    const std::filesystem::path real = std::filesystem::weakly_canonical(std::string(req.matches[1]), ec);
-    bool allowed = false;
-    for (const auto& r : im.cfg.roots) {
-      std::error_code rec;
-      const auto root = std::filesystem::weakly_canonical(std::filesystem::absolute(r, rec), rec);
-      auto pi = real.begin();
-      bool in = !rec;
-      for (auto ri = root.begin(); in && ri != root.end(); ++ri, ++pi) in = pi != real.end() && *pi == *ri;
-      allowed |= in;
-    }
-    if (ec || !allowed) throw HttpError(403, "path outside the allowed root folders");
     if (!std::filesystem::is_regular_file(real, ec)) throw HttpError(404, "no such file");
     const auto size = std::filesystem::file_size(real, ec);
     const std::string path = real.string();
