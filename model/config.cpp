@@ -10,12 +10,14 @@
 namespace vatt::model {
 namespace {
 
-enum class Kind { kInt, kDouble, kBool, kDropMode };
+enum class Kind { kInt, kDouble, kBool, kChoice };
 
+/// kChoice fields point at an enum class with int as its underlying type; `choices[i]` names value i.
 struct Field {
   std::string name;
   Kind kind;
   void* ptr;
+  std::vector<std::string> choices = {};
 };
 
 // The table is built over a given config so that one definition serves reading and writing.
@@ -44,10 +46,14 @@ std::vector<Field> field_table(ModelConfig& c) {
   f.push_back({"vocab_size", Kind::kInt, &c.vocab_size});
   f.push_back({"word_dim", Kind::kInt, &c.word_dim});
   f.push_back({"dropout", Kind::kDouble, &c.dropout});
+  f.push_back({"dropout.attention", Kind::kBool, &c.attention_dropout});
+  f.push_back({"dropout.output", Kind::kBool, &c.output_dropout});
+  f.push_back({"init", Kind::kChoice, &c.init, {"official", "torch"}});
   f.push_back({"ln_eps", Kind::kDouble, &c.ln_eps});
   f.push_back({"droptoken.video", Kind::kDouble, &c.droptoken_video});
   f.push_back({"droptoken.audio", Kind::kDouble, &c.droptoken_audio});
-  f.push_back({"droptoken.mode", Kind::kDropMode, &c.droptoken_mode});
+  f.push_back({"droptoken.mode", Kind::kChoice, &c.droptoken_mode, {"shared", "per_sample"}});
+  f.push_back({"droptoken.count", Kind::kChoice, &c.droptoken_count, {"tokens", "table"}});
   f.push_back({"rel_buckets", Kind::kInt, &c.rel_buckets});
   f.push_back({"rel_max_distance", Kind::kInt, &c.rel_max_distance});
   f.push_back({"head_va_dim", Kind::kInt, &c.head_va_dim});
@@ -56,6 +62,7 @@ std::vector<Field> field_table(ModelConfig& c) {
   f.push_back({"bn_eps", Kind::kDouble, &c.bn_eps});
   f.push_back({"temperature", Kind::kDouble, &c.temperature});
   f.push_back({"lambda", Kind::kDouble, &c.mil_nce_lambda});
+  f.push_back({"lr.schedule", Kind::kChoice, &c.optim.schedule, {"code", "paper"}});
   f.push_back({"lr.peak", Kind::kDouble, &c.optim.peak_lr});
   f.push_back({"lr.end", Kind::kDouble, &c.optim.end_lr});
   f.push_back({"lr.warmup_steps", Kind::kInt, &c.optim.warmup_steps});
@@ -84,8 +91,8 @@ std::string field_value(const Field& f) {
       return format_double(*static_cast<double*>(f.ptr));
     case Kind::kBool:
       return *static_cast<bool*>(f.ptr) ? "true" : "false";
-    case Kind::kDropMode:
-      return *static_cast<DropTokenMode*>(f.ptr) == DropTokenMode::kPerSample ? "per_sample" : "shared";
+    case Kind::kChoice:
+      return f.choices.at(static_cast<size_t>(*static_cast<int*>(f.ptr)));
   }
   return "";
 }
@@ -119,15 +126,17 @@ void set_field(const Field& f, const std::string& value) {
           bad_value(f.name, value, "true/false");
         }
         return;
-      case Kind::kDropMode:
-        if (value == "shared") {
-          *static_cast<DropTokenMode*>(f.ptr) = DropTokenMode::kSharedPerBatch;
-        } else if (value == "per_sample") {
-          *static_cast<DropTokenMode*>(f.ptr) = DropTokenMode::kPerSample;
-        } else {
-          bad_value(f.name, value, "shared or per_sample");
+      case Kind::kChoice: {
+        std::string expected;
+        for (size_t i = 0; i < f.choices.size(); ++i) {
+          if (f.choices[i] == value) {
+            *static_cast<int*>(f.ptr) = static_cast<int>(i);
+            return;
+          }
+          expected += (i == 0 ? "" : i + 1 == f.choices.size() ? " or " : ", ") + f.choices[i];
         }
-        return;
+        bad_value(f.name, value, expected);
+      }
     }
   } catch (const std::invalid_argument& e) {
     // std::stoll/stod throw a bare invalid_argument("stoll"); turn it into one that names the field.
@@ -230,7 +239,8 @@ ModelConfig make_config(const std::string& name, const std::vector<std::string>&
                                   "': expected small, base, medium or large");
     c.modality_agnostic = true;
     c.shared = backbone_size(letter);
-    c.post_proj_dim = c.shared.hidden;
+    // The released code's post-projection is 1024 wide; Small keeps its hidden width.
+    c.post_proj_dim = letter == 's' ? c.shared.hidden : 1024;
   } else if (name.size() == 3 && is_size_letter(name[0]) && is_size_letter(name[1]) &&
              is_size_letter(name[2])) {
     c.video = backbone_size(name[0]);

@@ -31,12 +31,31 @@ enum class DropTokenMode {
   kPerSample,       ///< an independent subset per sample
 };
 
+/// How many tokens DropToken keeps (docs/model.md, "DropToken").
+enum class DropTokenCount {
+  kTokens,  ///< floor(keep_rate x the clip's tokens): the rate the paper states, at any input size
+  kTable,  ///< int(keep_rate x position-table rows), the released code's rule; keeps all off the default grid
+};
+
+/// Initialisation of the Linear and Conv kernels.
+enum class InitStyle {
+  kOfficial,  ///< Keras glorot-uniform kernels and zero biases (the released code)
+  kTorch,     ///< LibTorch's defaults (kaiming-uniform with a = sqrt(5), fan-in uniform biases)
+};
+
+/// Shape of the learning-rate curve after the warm-up (model/schedule.h).
+enum class LrSchedule {
+  kCode,   ///< half-period cosine from the peak to the end rate (the released code; its warm-up is 5k)
+  kPaper,  ///< quarter-period cosine (the paper's text; its warm-up is 10k)
+};
+
 /// Pretraining optimiser and learning-rate schedule. Used by model/schedule.h and
 /// model/optimiser.h.
 struct OptimConfig {
+  LrSchedule schedule = LrSchedule::kCode;
   double peak_lr = 1e-4;
   double end_lr = 5e-5;
-  int64_t warmup_steps = 10000;  ///< paper; the released code used 5000
+  int64_t warmup_steps = 5000;  ///< the released code; the paper says 10000
   int64_t total_steps = 500000;
   double beta1 = 0.9;
   double beta2 = 0.999;
@@ -70,12 +89,19 @@ struct ModelConfig {
   int64_t vocab_size = 65536;   ///< id 0 = <pad>, id 1 = <unk>
   int64_t word_dim = 300;
 
-  // Regularisation and normalisation.
+  // Regularisation and normalisation. `dropout` is the rate of every dropout: after the position
+  // embeddings, on each residual branch and inside the MLP, and (the released code's, each switchable) on the
+  // attention probabilities and on every stack's output (video/audio/MA after the final LayerNorm, T5 on its
+  // projected input and after its final RMS norm).
   double dropout = 0.1;
+  bool attention_dropout = true;
+  bool output_dropout = true;
+  InitStyle init = InitStyle::kOfficial;
   double ln_eps = 1e-6;
   double droptoken_video = 0.5;  ///< drop rate, training only
   double droptoken_audio = 0.5;
   DropTokenMode droptoken_mode = DropTokenMode::kSharedPerBatch;
+  DropTokenCount droptoken_count = DropTokenCount::kTokens;
 
   // T5 relative position bias (text, modality-specific only). Exact below num_buckets/4 = 8.
   int64_t rel_buckets = 32;

@@ -7,11 +7,11 @@
 namespace vatt::model {
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& bias, double scale) {
+                        const torch::Tensor& bias, double scale, double dropout_p) {
   const std::optional<double> s = scale > 0 ? std::optional<double>(scale) : std::nullopt;
   std::optional<torch::Tensor> mask;
   if (bias.defined()) mask = bias;
-  return torch::scaled_dot_product_attention(q, k, v, mask, /*dropout_p=*/0.0, /*is_causal=*/false, s);
+  return torch::scaled_dot_product_attention(q, k, v, mask, dropout_p, /*is_causal=*/false, s);
 }
 
 torch::Tensor padding_bias(const torch::Tensor& valid, torch::Dtype dtype) {
@@ -21,8 +21,9 @@ torch::Tensor padding_bias(const torch::Tensor& valid, torch::Dtype dtype) {
   return bias.unsqueeze(1).unsqueeze(1);
 }
 
-MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t dim, int64_t heads, bool bias, bool scaled)
-    : heads_(heads), scaled_(scaled) {
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t dim, int64_t heads, bool bias, bool scaled,
+                                               double dropout)
+    : heads_(heads), scaled_(scaled), dropout_(dropout) {
   auto opts = torch::nn::LinearOptions(dim, dim).bias(bias);
   q = register_module("q", torch::nn::Linear(opts));
   k = register_module("k", torch::nn::Linear(opts));
@@ -34,15 +35,16 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
   const auto b = x.size(0), n = x.size(1), d = x.size(2);
   auto split = [&](const torch::Tensor& t) { return t.view({b, n, heads_, d / heads_}).transpose(1, 2); };
   auto out = attention(split(q->forward(x)), split(k->forward(x)), split(v->forward(x)), score_bias,
-                       scaled_ ? 0.0 : 1.0);
+                       scaled_ ? 0.0 : 1.0, is_training() ? dropout_ : 0.0);
   return o->forward(out.transpose(1, 2).reshape({b, n, d}));
 }
 
-EncoderLayerImpl::EncoderLayerImpl(const BackboneConfig& size, double dropout, double ln_eps) {
+EncoderLayerImpl::EncoderLayerImpl(const BackboneConfig& size, double dropout, double ln_eps,
+                                   double attn_dropout) {
   auto ln = torch::nn::LayerNormOptions({size.hidden}).eps(ln_eps);
   ln1_ = register_module("ln1", torch::nn::LayerNorm(ln));
-  attn_ =
-      register_module("attn", MultiHeadAttention(size.hidden, size.heads, /*bias=*/true, /*scaled=*/true));
+  attn_ = register_module(
+      "attn", MultiHeadAttention(size.hidden, size.heads, /*bias=*/true, /*scaled=*/true, attn_dropout));
   ln2_ = register_module("ln2", torch::nn::LayerNorm(ln));
   w1_ = register_module("w1", torch::nn::Linear(size.hidden, size.mlp));
   w2_ = register_module("w2", torch::nn::Linear(size.mlp, size.hidden));
@@ -55,16 +57,19 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   return h + drop_->forward(m);
 }
 
-TransformerEncoderImpl::TransformerEncoderImpl(const BackboneConfig& size, double dropout, double ln_eps) {
+TransformerEncoderImpl::TransformerEncoderImpl(const BackboneConfig& size, double dropout, double ln_eps,
+                                               double attn_dropout, double out_dropout) {
   layers_ = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < size.layers; ++i) layers_->push_back(EncoderLayer(size, dropout, ln_eps));
+  for (int64_t i = 0; i < size.layers; ++i)
+    layers_->push_back(EncoderLayer(size, dropout, ln_eps, attn_dropout));
   final_ln_ = register_module("final_ln",
                               torch::nn::LayerNorm(torch::nn::LayerNormOptions({size.hidden}).eps(ln_eps)));
+  out_drop_ = register_module("out_drop", torch::nn::Dropout(out_dropout));
 }
 
 torch::Tensor TransformerEncoderImpl::forward(torch::Tensor x, const torch::Tensor& score_bias) {
   for (const auto& layer : *layers_) x = layer->as<EncoderLayer>()->forward(x, score_bias);
-  return final_ln_->forward(x);
+  return out_drop_->forward(final_ln_->forward(x));
 }
 
 RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -94,10 +99,10 @@ torch::Tensor relative_position_bucket(const torch::Tensor& relative_position, i
   return ret + torch::where(is_small, n, large);
 }
 
-T5LayerImpl::T5LayerImpl(const BackboneConfig& size, double dropout, double ln_eps) {
+T5LayerImpl::T5LayerImpl(const BackboneConfig& size, double dropout, double ln_eps, double attn_dropout) {
   rms_ = register_module("rms", RmsNorm(size.hidden, ln_eps));
-  attn_ =
-      register_module("attn", MultiHeadAttention(size.hidden, size.heads, /*bias=*/false, /*scaled=*/false));
+  attn_ = register_module(
+      "attn", MultiHeadAttention(size.hidden, size.heads, /*bias=*/false, /*scaled=*/false, attn_dropout));
   ln_ = register_module("ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({size.hidden}).eps(ln_eps)));
   w1_ = register_module("w1", torch::nn::Linear(torch::nn::LinearOptions(size.hidden, size.mlp).bias(false)));
   w2_ = register_module("w2", torch::nn::Linear(torch::nn::LinearOptions(size.mlp, size.hidden).bias(false)));
@@ -111,15 +116,16 @@ torch::Tensor T5LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& 
 }
 
 T5EncoderImpl::T5EncoderImpl(const BackboneConfig& size, double dropout, double ln_eps, int64_t rel_buckets,
-                             int64_t rel_max_distance)
+                             int64_t rel_max_distance, double attn_dropout, double out_dropout)
     : rel_buckets_(rel_buckets), rel_max_distance_(rel_max_distance) {
   relative_bias = register_module("relative_bias", torch::nn::Embedding(rel_buckets, size.heads));
   // N(0, 1) (the Embedding default) would swamp unscaled scores at start; T5 initialises near d^-1/2.
   torch::NoGradGuard no_grad;
   relative_bias->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(size.hidden)));
   layers_ = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < size.layers; ++i) layers_->push_back(T5Layer(size, dropout, ln_eps));
+  for (int64_t i = 0; i < size.layers; ++i) layers_->push_back(T5Layer(size, dropout, ln_eps, attn_dropout));
   final_norm_ = register_module("final_norm", RmsNorm(size.hidden, ln_eps));
+  out_drop_ = register_module("out_drop", torch::nn::Dropout(out_dropout));
 }
 
 torch::Tensor T5EncoderImpl::position_bias(int64_t n) const {
@@ -135,8 +141,9 @@ torch::Tensor T5EncoderImpl::position_bias(int64_t n) const {
 torch::Tensor T5EncoderImpl::forward(torch::Tensor x, const torch::Tensor& valid) {
   auto bias = position_bias(x.size(1)).to(x.dtype());
   if (valid.defined()) bias = bias + padding_bias(valid, x.scalar_type());
+  x = out_drop_->forward(x);
   for (const auto& layer : *layers_) x = layer->as<T5Layer>()->forward(x, bias);
-  return final_norm_->forward(x);
+  return out_drop_->forward(final_norm_->forward(x));
 }
 
 }  // namespace vatt::model

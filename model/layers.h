@@ -20,9 +20,10 @@ constexpr double kMaskedScore = -1e9;
 ///   bias:    undefined, or additive float scores broadcastable to [B, heads, N, N] (padding masks and the T5
 ///            relative bias, already summed); same dtype as q
 ///   scale:   multiplies QK^T; a value <= 0 means the usual 1/sqrt(d_head). T5 passes 1.0 (unscaled).
-/// Returns softmax(scale * QK^T + bias) V: [B, heads, N, d_head].
+///   dropout_p: dropout on the attention probabilities (pass 0 outside training)
+/// Returns Drop(softmax(scale * QK^T + bias)) V: [B, heads, N, d_head].
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& bias = {}, double scale = 0.0);
+                        const torch::Tensor& bias = {}, double scale = 0.0, double dropout_p = 0.0);
 
 /// Additive key-padding bias from validity `valid` [B, N] (nonzero = real token): [B, 1, 1, N] of `dtype`, 0
 /// for real tokens and kMaskedScore for padding.
@@ -30,9 +31,10 @@ torch::Tensor padding_bias(const torch::Tensor& valid, torch::Dtype dtype);
 
 /// Multi-head self-attention with separate q/k/v/o projections (the reference checkpoint layout).
 /// `bias`: projections with bias (pre-LN encoder) or without (T5). `scaled`: 1/sqrt(d_head) or unscaled (T5).
+/// `dropout`: on the attention probabilities, in training mode only.
 class MultiHeadAttentionImpl : public torch::nn::Module {
  public:
-  MultiHeadAttentionImpl(int64_t dim, int64_t heads, bool bias, bool scaled);
+  MultiHeadAttentionImpl(int64_t dim, int64_t heads, bool bias, bool scaled, double dropout = 0.0);
   /// x: [B, N, dim]; score_bias: as `attention`'s bias. Returns [B, N, dim].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& score_bias = {});
 
@@ -41,13 +43,15 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
  private:
   int64_t heads_;
   bool scaled_;
+  double dropout_;
 };
 TORCH_MODULE(MultiHeadAttention);
 
 /// Pre-LN layer: x += Drop(MHA(LN(x))); x += Drop(W2(Drop(GELU(W1(LN(x)))))). Exact (erf) GELU, biases on.
+/// `attn_dropout`: the attention's own dropout on its probabilities.
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(const BackboneConfig& size, double dropout, double ln_eps);
+  EncoderLayerImpl(const BackboneConfig& size, double dropout, double ln_eps, double attn_dropout = 0.0);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& score_bias = {});
 
  private:
@@ -58,10 +62,12 @@ class EncoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(EncoderLayer);
 
-/// The video/audio (and VATT-MA shared) stack: `size.layers` pre-LN layers and a final LayerNorm.
+/// The video/audio (and VATT-MA shared) stack: `size.layers` pre-LN layers, a final LayerNorm, then
+/// `out_dropout` (training mode) on what leaves the stack.
 class TransformerEncoderImpl : public torch::nn::Module {
  public:
-  TransformerEncoderImpl(const BackboneConfig& size, double dropout, double ln_eps);
+  TransformerEncoderImpl(const BackboneConfig& size, double dropout, double ln_eps, double attn_dropout = 0.0,
+                         double out_dropout = 0.0);
   /// x: [B, N, hidden]; score_bias: additive, broadcastable to [B, heads, N, N] (e.g. `padding_bias`).
   /// Returns [B, N, hidden] after the final norm.
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& score_bias = {});
@@ -69,6 +75,7 @@ class TransformerEncoderImpl : public torch::nn::Module {
  private:
   torch::nn::ModuleList layers_;
   torch::nn::LayerNorm final_ln_{nullptr};
+  torch::nn::Dropout out_drop_{nullptr};
 };
 TORCH_MODULE(TransformerEncoder);
 
@@ -96,7 +103,7 @@ torch::Tensor relative_position_bucket(const torch::Tensor& relative_position, i
 /// No biases in any projection; the MLP norm is a standard LayerNorm (the reference code's choice).
 class T5LayerImpl : public torch::nn::Module {
  public:
-  T5LayerImpl(const BackboneConfig& size, double dropout, double ln_eps);
+  T5LayerImpl(const BackboneConfig& size, double dropout, double ln_eps, double attn_dropout = 0.0);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& score_bias);
 
  private:
@@ -110,10 +117,11 @@ TORCH_MODULE(T5Layer);
 
 /// T5-style text stack. The relative-position bias table (buckets x heads) belongs to the first layer in T5
 /// and the same bias is added in every layer, so it is computed once per forward here. No absolute positions.
+/// `out_dropout` (training mode) acts on the stack's input and on what leaves its final RMS norm, as in T5.
 class T5EncoderImpl : public torch::nn::Module {
  public:
   T5EncoderImpl(const BackboneConfig& size, double dropout, double ln_eps, int64_t rel_buckets,
-                int64_t rel_max_distance);
+                int64_t rel_max_distance, double attn_dropout = 0.0, double out_dropout = 0.0);
   /// x: [B, N, hidden]; valid: [B, N] (nonzero = real token) or undefined. Returns [B, N, hidden] after the
   /// final RMS norm.
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& valid = {});
@@ -126,6 +134,7 @@ class T5EncoderImpl : public torch::nn::Module {
   int64_t rel_buckets_, rel_max_distance_;
   torch::nn::ModuleList layers_;
   RmsNorm final_norm_{nullptr};
+  torch::nn::Dropout out_drop_{nullptr};
 };
 TORCH_MODULE(T5Encoder);
 

@@ -81,9 +81,9 @@ int64_t kept_token_count(int64_t n, double drop_rate) {
   return static_cast<int64_t>(std::floor((1.0 - drop_rate) * static_cast<double>(n) + 1e-9));
 }
 
-torch::Tensor drop_tokens(const torch::Tensor& x, double drop_rate, DropTokenMode mode) {
+torch::Tensor drop_tokens(const torch::Tensor& x, double drop_rate, DropTokenMode mode, int64_t count_rows) {
   const int64_t b = x.size(0), n = x.size(1), d = x.size(2);
-  const int64_t keep = kept_token_count(n, drop_rate);
+  const int64_t keep = kept_token_count(count_rows > 0 ? count_rows : n, drop_rate);
   if (keep >= n) return x;
   auto index_opts = torch::TensorOptions().dtype(torch::kLong).device(x.device());
   if (mode == DropTokenMode::kSharedPerBatch) {

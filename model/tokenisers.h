@@ -26,10 +26,14 @@ torch::Tensor cubic_resize_rows(const torch::Tensor& table, int64_t new_rows);
 /// (1 - 0.3) * 10 counts as 7, not 6.
 int64_t kept_token_count(int64_t n, double drop_rate);
 
-/// DropToken: x [B, N, d] -> [B, kept_token_count(N, drop_rate), d], kept tokens in their original order.
-/// `kSharedPerBatch` draws one subset for the batch (reference), `kPerSample` one per sample. Uses the global
-/// LibTorch generator. Callers apply it in training only and before the AGG token is prepended.
-torch::Tensor drop_tokens(const torch::Tensor& x, double drop_rate, DropTokenMode mode);
+/// DropToken: x [B, N, d] -> [B, K, d], kept tokens in their original order, K = kept_token_count(N,
+/// drop_rate); with `count_rows` > 0 (the released code's rule: DropTokenCount::kTable) K =
+/// kept_token_count(count_rows, drop_rate) capped at N, so an input smaller than the position table may keep
+/// every token. `kSharedPerBatch` draws one subset for the batch (reference), `kPerSample` one per sample.
+/// Uses the global LibTorch generator. Callers apply it in training only and before the AGG token is
+/// prepended.
+torch::Tensor drop_tokens(const torch::Tensor& x, double drop_rate, DropTokenMode mode,
+                          int64_t count_rows = 0);
 
 /// Voxel patches to tokens: Conv3d with kernel = stride = (patch_t, patch_hw, patch_hw), with bias.
 class VideoPatchEmbedImpl : public torch::nn::Module {

@@ -15,6 +15,7 @@
 #include "model/negatives.h"
 #include "model/optimiser.h"
 #include "model/precision.h"
+#include "model/schedule.h"
 #include "model/train_step.h"
 #include "model/vatt.h"
 
@@ -32,6 +33,7 @@ struct Trainer::Impl {
   int bad_in_a_row = 0;
   std::shared_ptr<ProcessGroup> group;
   std::unique_ptr<NegativeBank> bank;
+  int64_t vectors_found = 0;
 };
 
 std::vector<std::pair<std::string, std::vector<float>>> read_checkpoint_parameters(const std::string& path) {
@@ -52,13 +54,24 @@ Trainer::Trainer(const TrainerOptions& o) : impl_(std::make_unique<Impl>()) {
   if (o.steps < 1) throw std::invalid_argument("steps must be >= 1");
   m.config = make_config(o.config, o.overrides);
   m.config.optim.total_steps = o.steps;
-  m.config.optim.warmup_steps = o.warmup >= 0 ? o.warmup : std::min<int64_t>(10000, o.steps / 10);
+  // The schedule's own warm-up (5k for the released code's, 10k for the paper's), at most a tenth of the run.
+  const int64_t own_warmup = m.config.optim.schedule == LrSchedule::kCode ? 5000 : 10000;
+  m.config.optim.warmup_steps = o.warmup >= 0 ? o.warmup : std::min<int64_t>(own_warmup, o.steps / 10);
   m.config.optim.peak_lr = o.lr;
   m.config.optim.end_lr = o.lr_end;
   m.dev = select_device(o.device, o.threads);
   m.bf16 = use_bf16(parse_precision(o.precision), m.dev.device);
   torch::manual_seed(o.seed);
   m.model = Vatt(m.config);
+  if (!o.word_vectors.empty()) {
+    if (static_cast<int64_t>(o.vocab_words.size()) != m.config.vocab_size)
+      throw std::invalid_argument("word_vectors: the vocabulary has " + std::to_string(o.vocab_words.size()) +
+                                  " words but the word embedding " + std::to_string(m.config.vocab_size) +
+                                  " rows");
+    const auto wv = load_word_vectors(o.word_vectors, o.vocab_words, m.config.word_dim);
+    m.model->text->set_word_vectors(wv, o.freeze_words);
+    m.vectors_found = wv.found_count;
+  }
   m.model->to(torch::Device(m.dev.device));
   if (o.world_size > 1) {
     DistConfig d;
@@ -140,6 +153,12 @@ int64_t Trainer::steps_done() const {
 }
 int64_t Trainer::total_steps() const {
   return impl_->config.optim.total_steps;
+}
+int64_t Trainer::word_vectors_found() const {
+  return impl_->vectors_found;
+}
+std::string Trainer::schedule() const {
+  return describe_schedule(impl_->config.optim);
 }
 int64_t Trainer::skipped_steps() const {
   return impl_->skipped;

@@ -16,8 +16,8 @@ struct TrainerOptions {
   std::string config = "tiny";         ///< named configuration (model/config.h)
   std::vector<std::string> overrides;  ///< "field=value" (e.g. "video.layers=4", "droptoken.video=0.25")
   int64_t steps = 1000;                ///< total optimiser steps (the schedule ends there)
-  int64_t warmup = -1;                 ///< warm-up steps; -1: min(10000, steps / 10)
-  double lr = 1e-4, lr_end = 5e-5;     ///< peak and final learning rate (quarter-cosine between)
+  int64_t warmup = -1;                 ///< warm-up steps; -1: min(5000 (code) or 10000 (paper), steps / 10)
+  double lr = 1e-4, lr_end = 5e-5;     ///< peak and final learning rate (the schedule's cosine between)
   std::string precision = "auto";      ///< auto, fp32 or bf16
   std::string device = "auto";         ///< auto, cpu, cuda[:N]
   int threads = 0;                     ///< intra-op threads (0 = all cores)
@@ -37,6 +37,12 @@ struct TrainerOptions {
   /// `negatives_memory` texts of other videos (model/negatives.h). Needs HostBatch::sources.
   int64_t hard_negatives = 0;
   int64_t negatives_memory = 4096;
+  /// Pretrained word vectors (model/word_vectors.h) copied into the word embedding of a fresh model for the
+  /// words of `vocab_words` (id -> word); `freeze_words` keeps them fixed (the paper froze word2vec). A
+  /// resumed run takes the embedding from its checkpoint and only re-applies the freeze.
+  std::string word_vectors;
+  bool freeze_words = true;
+  std::vector<std::string> vocab_words;
 };
 
 /// One batch in host memory, row-major. Every clip has the same shapes.
@@ -80,6 +86,8 @@ class Trainer {
 
   int64_t steps_done() const;  ///< optimiser steps taken (the next schedule step)
   int64_t total_steps() const;
+  /// The learning-rate curve in one line (model/schedule.h describe_schedule).
+  std::string schedule() const;
   int64_t skipped_steps() const;
   std::string device() const;
   bool bf16() const;
@@ -89,6 +97,8 @@ class Trainer {
   int64_t crop() const;
   int64_t audio_samples() const;
   int64_t vocab_size() const;
+  /// Vocabulary words that got a vector from `word_vectors` (0 without a file).
+  int64_t word_vectors_found() const;
   int rank() const;
   int world_size() const;
   /// A copy of every parameter, flattened and concatenated in named_parameters() order (for tests that

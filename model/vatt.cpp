@@ -2,12 +2,10 @@
 #include "model/vatt.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "model/distributed.h"
+#include "model/word_vectors.h"
 
 namespace vatt::model {
 namespace {
@@ -23,6 +21,36 @@ torch::Tensor prepend(const torch::Tensor& token, const torch::Tensor& x) {
 
 torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+double attention_rate(const ModelConfig& c) {
+  return c.attention_dropout ? c.dropout : 0.0;
+}
+double output_rate(const ModelConfig& c) {
+  return c.output_dropout ? c.dropout : 0.0;
+}
+
+TransformerEncoder stack(const ModelConfig& c, const BackboneConfig& size) {
+  return TransformerEncoder(size, c.dropout, c.ln_eps, attention_rate(c), output_rate(c));
+}
+
+// Keras' glorot-uniform on every Linear and Conv kernel (fans include the receptive field, as Keras and
+// torch::nn::init::xavier_uniform_ both count them) and zero biases: the released code's initialisers.
+void official_init(torch::nn::Module& root) {
+  torch::NoGradGuard no_grad;
+  auto init = [](torch::Tensor& w, torch::Tensor& b) {
+    torch::nn::init::xavier_uniform_(w);
+    if (b.defined()) b.zero_();
+  };
+  for (const auto& m : root.modules(/*include_self=*/false)) {
+    if (auto* l = m->as<torch::nn::LinearImpl>()) {
+      init(l->weight, l->bias);
+    } else if (auto* c3 = m->as<torch::nn::Conv3dImpl>()) {
+      init(c3->weight, c3->bias);
+    } else if (auto* c1 = m->as<torch::nn::Conv1dImpl>()) {
+      init(c1->weight, c1->bias);
+    }
+  }
 }
 
 // BatchNorm1d unless a process group is set (model/distributed.h): then statistics of the global batch.
@@ -44,7 +72,7 @@ void PatchBackboneImpl::add_stack(const BackboneConfig& size, TransformerEncoder
     post_proj_ = register_module("post_proj", linear(size.hidden, config_.post_proj_dim, true));
     out_dim_ = config_.post_proj_dim;
   } else {
-    encoder_ = register_module("encoder", TransformerEncoder(size, config_.dropout, config_.ln_eps));
+    encoder_ = register_module("encoder", stack(config_, size));
     out_dim_ = size.hidden;
   }
 }
@@ -54,7 +82,7 @@ torch::Tensor PatchBackboneImpl::project_in(torch::Tensor x) {
 }
 
 torch::Tensor PatchBackboneImpl::drop_and_prepend(torch::Tensor x, double rate) {
-  if (is_training()) x = drop_tokens(x, rate, config_.droptoken_mode);
+  if (is_training()) x = drop_tokens(x, rate, config_.droptoken_mode, table_rows_);
   return prepend(agg, x);
 }
 
@@ -68,6 +96,7 @@ VideoBackboneImpl::VideoBackboneImpl(const ModelConfig& config, TransformerEncod
     : PatchBackboneImpl(config) {
   const auto& size = shared ? config.shared : config.video;
   patch = register_module("patch", VideoPatchEmbed(config, size.hidden));
+  if (config.droptoken_count == DropTokenCount::kTable) table_rows_ = config.video_tokens();
   add_pre_projection(static_cast<bool>(shared), size.hidden);
   positions =
       register_module("positions", SpatioTemporalPositions(config.grid_t(), config.grid_h(), config.grid_w(),
@@ -86,6 +115,7 @@ AudioBackboneImpl::AudioBackboneImpl(const ModelConfig& config, TransformerEncod
     : PatchBackboneImpl(config) {
   const auto& size = shared ? config.shared : config.audio;
   patch = register_module("patch", AudioPatchEmbed(config, size.hidden));
+  if (config.droptoken_count == DropTokenCount::kTable) table_rows_ = config.audio_tokens();
   add_pre_projection(static_cast<bool>(shared), size.hidden);
   positions = register_module(
       "positions", TemporalPositions(config.audio_tokens(), size.hidden, config.dropout, config.ln_eps));
@@ -119,7 +149,8 @@ TextBackboneImpl::TextBackboneImpl(const ModelConfig& config, TransformerEncoder
     agg = register_parameter("agg", agg_token(config.word_dim));
     pre_proj_ = register_module("pre_proj", linear(config.word_dim, size.hidden, false));
     t5_ = register_module(
-        "t5", T5Encoder(size, config.dropout, config.ln_eps, config.rel_buckets, config.rel_max_distance));
+        "t5", T5Encoder(size, config.dropout, config.ln_eps, config.rel_buckets, config.rel_max_distance,
+                        attention_rate(config), output_rate(config)));
     out_dim_ = size.hidden;
   }
 }
@@ -153,49 +184,14 @@ void TextBackboneImpl::set_word_vectors(const WordVectors& vectors, bool freeze)
 }
 
 WordVectors load_word_vectors(const std::string& path, const std::vector<std::string>& vocab, int64_t dim) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open word-vector file '" + path + "'");
-  std::unordered_map<std::string, int64_t> ids;
-  ids.reserve(vocab.size());
-  for (size_t i = 0; i < vocab.size(); ++i) ids.emplace(vocab[i], static_cast<int64_t>(i));
-
+  const WordVectorTable t = read_word_vectors(path, vocab, dim);
   WordVectors out;
   const auto v = static_cast<int64_t>(vocab.size());
-  out.table = torch::zeros({v, dim});
-  out.found = torch::zeros({v}, torch::kBool);
-  auto table = out.table.accessor<float, 2>();
-  auto found = out.found.accessor<bool, 1>();
-  std::string line, word;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    std::istringstream fields(line);
-    fields >> word;
-    std::vector<std::string> values;
-    for (std::string s; fields >> s;) values.push_back(s);
-    // word2vec text files start with "count dim".
-    if (line_no == 1 && values.size() == 1 && word.find_first_not_of("0123456789") == std::string::npos)
-      continue;
-    const auto where = path + ":" + std::to_string(line_no);
-    if (static_cast<int64_t>(values.size()) != dim)
-      throw std::runtime_error(where + ": expected a word and " + std::to_string(dim) + " values, got " +
-                               std::to_string(values.size()) + " values");
-    ++out.lines;
-    auto it = ids.find(word);
-    if (it == ids.end() || found[it->second]) continue;
-    for (int64_t j = 0; j < dim; ++j) {
-      char* end = nullptr;
-      const float x = std::strtof(values[j].c_str(), &end);
-      if (end == values[j].c_str() || *end != '\0')
-        throw std::runtime_error(where + ": value " + std::to_string(j + 1) + " '" + values[j] +
-                                 "' is not a number");
-      table[it->second][j] = x;
-    }
-    found[it->second] = true;
-    ++out.found_count;
-  }
+  out.table = torch::from_blob(const_cast<float*>(t.values.data()), {v, t.dim}, torch::kFloat).clone();
+  out.found =
+      torch::from_blob(const_cast<uint8_t*>(t.found.data()), {v}, torch::kUInt8).to(torch::kBool).clone();
+  out.found_count = t.found_count;
+  out.lines = t.entries;
   return out;
 }
 
@@ -227,12 +223,12 @@ torch::Tensor HeadsImpl::text_vt(const torch::Tensor& x) {
 // ----------------------------------------------------------------------------------------------------------
 VattImpl::VattImpl(const ModelConfig& config) : config_(config) {
   config_.validate();
-  if (config_.modality_agnostic)
-    shared = register_module("shared", TransformerEncoder(config_.shared, config_.dropout, config_.ln_eps));
+  if (config_.modality_agnostic) shared = register_module("shared", stack(config_, config_.shared));
   video = register_module("video", VideoBackbone(config_, shared));
   audio = register_module("audio", AudioBackbone(config_, shared));
   text = register_module("text", TextBackbone(config_, shared));
   heads = register_module("heads", Heads(config_, video->out_dim(), audio->out_dim(), text->out_dim()));
+  if (config_.init == InitStyle::kOfficial) official_init(*this);
 }
 
 VattOutput VattImpl::forward(const torch::Tensor& video_in, const torch::Tensor& audio_in,

@@ -43,6 +43,7 @@ class PatchBackboneImpl : public torch::nn::Module {
 
   ModelConfig config_;
   int64_t out_dim_ = 0;
+  int64_t table_rows_ = 0;  ///< DropToken counts from these rows (DropTokenCount::kTable), 0: from the tokens
 
  private:
   torch::nn::Linear pre_proj_{nullptr}, post_proj_{nullptr};
@@ -86,10 +87,11 @@ struct WordVectors {
   int64_t lines = 0;  ///< vector lines read (a word2vec "count dim" header is not counted)
 };
 
-/// Reads a word2vec/GloVe text file ("word v1 ... v_dim" per line, optional "count dim" first line) and maps
-/// the words of `vocab` (id -> word; ids 0 and 1 are <pad> and <unk>) that appear in it; the first occurrence
-/// of a word wins. Throws std::runtime_error naming the file when it cannot be opened, and naming file:line
-/// when a line has the wrong number of values or a value that is not a number.
+/// Reads a word-vector file (word2vec text or binary, GloVe text: model/word_vectors.h) and maps the words
+/// of `vocab` (id -> word; ids 0 and 1 are <pad> and <unk>) that appear in it; the first occurrence of a word
+/// wins. Throws std::runtime_error naming the file when it cannot be opened or its width is not `dim`, and
+/// naming file:line (or the binary entry) when an entry has the wrong number of values or a value is not a
+/// number.
 WordVectors load_word_vectors(const std::string& path, const std::vector<std::string>& vocab, int64_t dim);
 
 /// Text backbone. Modality-specific (T5): ids -> word embedding (word_dim) -> prepend AGG (word_dim) ->

@@ -13,6 +13,7 @@
 #include <x86intrin.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace vatt::pipeline {
@@ -93,14 +95,21 @@ struct NodeRt {
   struct Lane {
     std::deque<Envelope> fifo;
     bool ordered = false;
-    uint64_t next_seq = 0;                 // ordered: the next sequence position to release
-    std::map<uint64_t, Envelope> pending;  // ordered: arrived ahead of next_seq
+    uint64_t next_seq = 0;                            // ordered: the next sequence position to release
+    std::map<uint64_t, Envelope> pending;             // ordered: arrived ahead of next_seq
+    std::unique_ptr<std::atomic<uint64_t>> next_pub;  // ordered: next_seq, for the feeders to read
   };
   tbb::spin_mutex gate_mu;  // held for a few dozen instructions: a spin lock beats a futex here
   std::vector<Lane> lanes;
   size_t waiting_msgs = 0, rr = 0;
   int admitted = 0;
   int limit = std::numeric_limits<int>::max();
+  // Ordered ports: the nodes that feed one through key-preserving ports (told when it advances) and, on such
+  // a feeder, the sequence position the port waits for (admitted even when the gate is full).
+  std::vector<NodeRt*> feeders;
+  const std::atomic<uint64_t>* wanted = nullptr;
+  /// Slots any message may take: all of them, but one kept for the wanted message on a feeder.
+  int open_limit() const { return wanted && limit >= 2 ? limit - 1 : limit; }
   std::unique_ptr<flow::function_node<Envelope, flow::continue_msg, flow::queueing>> body;
 
   // Sources: a thread, throttled by `outstanding` < threshold.
@@ -159,6 +168,7 @@ void note_max(std::atomic<int64_t>& m, int64_t v) {
 void NodeRt::admit(EdgeRt* e, const Envelope* incoming, bool freed) {
   Envelope dropped;
   bool has_dropped = false;
+  bool advanced = false;
   {
     tbb::spin_mutex::scoped_lock lk(gate_mu);
     if (freed) --admitted;
@@ -166,15 +176,20 @@ void NodeRt::admit(EdgeRt* e, const Envelope* incoming, bool freed) {
       // Depth is counted under the gate's lock so that a drop and its replacement are never both visible.
       int64_t depth = e->depth.fetch_add(1, std::memory_order_acq_rel) + 1;
       Lane& lane = lanes[e->lane];
-      if (!lane.ordered && waiting_msgs == 0 && admitted < limit) {
+      if (!lane.ordered && waiting_msgs == 0 && admitted < open_limit()) {
         ++admitted;  // fast path: nothing waits, a slot is free
         body->try_put(*incoming);
       } else if (lane.ordered) {
         lane.pending.emplace(incoming->stream_seq, *incoming);
+        const uint64_t before = lane.next_seq;
         for (auto it = lane.pending.begin(); it != lane.pending.end() && it->first == lane.next_seq;
              it = lane.pending.erase(it), ++lane.next_seq) {
           lane.fifo.push_back(std::move(it->second));
           ++waiting_msgs;
+        }
+        if (lane.next_seq != before) {
+          lane.next_pub->store(lane.next_seq, std::memory_order_release);
+          advanced = true;
         }
       } else {
         if (e->spec->policy == EdgePolicy::DropOldest && !lane.fifo.empty() && depth > e->spec->capacity) {
@@ -192,7 +207,7 @@ void NodeRt::admit(EdgeRt* e, const Envelope* incoming, bool freed) {
     // Round-robin over lanes so that one busy in-edge cannot starve another.
     // try_put only spawns a task (it never runs the body here), so it is safe under the lock, and doing it
     // under the lock keeps the function_node's queue in admission order (what ordered ports rely on).
-    while (waiting_msgs && admitted < limit) {
+    while (waiting_msgs && admitted < open_limit()) {
       for (size_t k = 0; k < lanes.size(); ++k) {
         Lane& lane = lanes[(rr + k) % lanes.size()];
         if (lane.fifo.empty()) continue;
@@ -204,11 +219,30 @@ void NodeRt::admit(EdgeRt* e, const Envelope* incoming, bool freed) {
         break;
       }
     }
+    // The last slot is the reserved one: only the message an ordered port downstream waits for takes it. The
+    // messages that overtook it may hold every other slot of this node while they wait at that port for it,
+    // so without the reserve it would never pass (concurrency > 1 upstream of an ordered port).
+    if (wanted && waiting_msgs && admitted < limit) {
+      const uint64_t w = wanted->load(std::memory_order_acquire);
+      for (Lane& lane : lanes) {
+        auto it = std::find_if(lane.fifo.begin(), lane.fifo.end(),
+                               [w](const Envelope& env) { return env.stream_seq == w; });
+        if (it == lane.fifo.end()) continue;
+        body->try_put(*it);
+        lane.fifo.erase(it);
+        --waiting_msgs;
+        ++admitted;
+        break;
+      }
+    }
   }
   if (has_dropped) {
     e->dropped.fetch_add(1, std::memory_order_relaxed);
     release(dropped.firing);
   }
+  // The wanted message moved on: the nodes upstream may now hold the next one.
+  if (advanced)
+    for (NodeRt* f : feeders) f->admit(nullptr, nullptr, false);
 }
 
 /// Hands `env` to edge `e`'s consumer (which copies it into its queue): the fields that differ per edge are
@@ -341,7 +375,12 @@ struct Runtime::Impl {
   uint64_t tick0 = ticks();
   std::string construct_failure;
 
-  Impl(const GraphSpec& s, RunOptions o) : spec(s), opts(o) { build(); }
+  Impl(const GraphSpec& s, RunOptions o) : spec(s), opts(o) {
+    // Nodes share with each other through services too (a resumed trainer tells its reader where to start),
+    // so every run has them, whether or not the program around it asked.
+    if (!opts.services) opts.services = std::make_shared<Services>();
+    build();
+  }
   // Tasks that edge set-up spawned must finish while the nodes they point to still exist.
   ~Impl() { g.wait_for_all(); }
 
@@ -418,6 +457,32 @@ struct Runtime::Impl {
       nr->low_water = nr->threshold / 2;
       if (!nr->source) make_tbb_nodes(*nr);
     }
+    link_feeders();
+  }
+
+  // For each ordered port: the non-source nodes whose key-preserving outputs lead to it (directly or through
+  // other such nodes). They admit the message it waits for beyond their limit (NodeRt::admit).
+  void link_feeders() {
+    for (auto& x : nodes) {
+      if (x->source) continue;
+      for (EdgeRt* e : x->in_edges) {
+        const auto& lane = x->lanes[static_cast<size_t>(e->lane)];
+        if (!lane.ordered) continue;
+        std::vector<const EdgeRt*> todo{e};
+        std::set<NodeRt*> seen;
+        while (!todo.empty()) {
+          const EdgeRt* in = todo.back();
+          todo.pop_back();
+          NodeRt* from = nodes[in->spec->from_node].get();
+          if (in->spec->back || from->source || from->out_new[in->spec->from_port] ||
+              !seen.insert(from).second)
+            continue;
+          from->wanted = lane.next_pub.get();
+          x->feeders.push_back(from);
+          for (EdgeRt* up : from->in_edges) todo.push_back(up);
+        }
+      }
+    }
   }
 
   void make_tbb_nodes(NodeRt& nr) {
@@ -445,6 +510,7 @@ struct Runtime::Impl {
           port_lane[p] = static_cast<int>(nr.lanes.size());
           nr.lanes.emplace_back();
           nr.lanes.back().ordered = true;
+          nr.lanes.back().next_pub = std::make_unique<std::atomic<uint64_t>>(0);
         }
         e->lane = port_lane[p];
       } else {

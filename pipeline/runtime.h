@@ -15,7 +15,10 @@
 // stand for inputs that yield nothing), taken round-robin so that one busy edge cannot starve another.
 // Slots: a call (a Firing) holds its slot until every message it emitted on a blocking edge has been taken by
 // its consumer, and a call emits at most max_out messages per port, so a blocking edge never holds more than
-// its bound. drop_oldest edges never hold back the producer: when full, the oldest waiting message is dropped
+// its bound. Ordered ports: a message held ahead of its turn keeps its producer's slot, so messages that
+// overtook a straggler can fill every slot of a node the straggler has still to pass; such a node (it feeds
+// the port through key-preserving ports) keeps its last slot for the message the port waits for, and is told
+// whenever the port moves on. drop_oldest edges never hold back the producer: when full, the oldest waiting message is dropped
 // and counted. Back edges (cycles) are unbounded and never block.
 // Sources: a thread each, calling produce(), throttled by the same slot count (woken at a low-water mark).
 // Checks on every emit: at most max_out messages per data port, and the payload is the port's registered C++
@@ -40,7 +43,8 @@ struct RunOptions {
   double progress_interval = -1;
   bool quiet = false;  ///< no progress and no summary logging
   WorkerInfo worker;   ///< this process's data-parallel rank and world, handed to every node
-  /// Objects shared with the nodes by name (a node may publish one for the program: services.h); optional.
+  /// Objects shared with the nodes by name (a node may publish one for the program: services.h); optional:
+  /// without one the run makes its own, which its nodes share among themselves.
   std::shared_ptr<Services> services;
 };
 

@@ -56,6 +56,16 @@ struct Clip {
   /// The pass over the data this clip was read in (sources with `epochs` != 1 repeat their data; the message
   /// key carries it so repeated clips stay distinct).
   uint32_t epoch = 0;
+  /// Where the clip is in its reader's order over all epochs (epoch x clips + index), for readers that can
+  /// start again at any clip (a clip store read back); kNoPosition for clips decoded from media. A training
+  /// checkpoint keeps the position after its last clip, and the reader starts there on resume
+  /// (kResumePositionService).
+  uint64_t position = kNoPosition;
+  static constexpr uint64_t kNoPosition = ~0ull;
 };
+
+/// The service (pipeline/services.h, a uint64_t) a resumed training run publishes from its open(): the read
+/// position its next clip comes from. Readers of clip stores look for it before their first clip.
+inline constexpr const char* kResumePositionService = "data/resume_position";
 
 }  // namespace vatt::nodes

@@ -13,6 +13,7 @@
 #include "nodes/media/epoch_order.h"
 #include "nodes/media/ids.h"
 #include "nodes/register_all.h"
+#include "pipeline/services.h"
 #include "storage/clip_store.h"
 
 namespace vatt::nodes {
@@ -52,7 +53,8 @@ class StoredClips final : public pipeline::Node {
         epochs_(cfg.options.get_int("epochs")),
         shuffle_(cfg.options.get_bool("shuffle")),
         seed_(static_cast<uint64_t>(cfg.options.get_int("seed"))),
-        worker_(cfg.worker) {}
+        worker_(cfg.worker),
+        services_(cfg.services) {}
 
   void open() override {
     if (!storage::ClipStore::exists_at(uri_))
@@ -73,6 +75,15 @@ class StoredClips final : public pipeline::Node {
   }
 
   bool produce(pipeline::Emitter& out) override {
+    if (!started_) {
+      started_ = true;
+      // A resumed training run says where its data continues (every node has opened by now).
+      if (auto at = services_ ? services_->find<uint64_t>(kResumePositionService) : nullptr) {
+        next_ = *at;
+        spdlog::info("{}: resuming at clip {} of the read order (epoch {})", id_, next_,
+                     next_ / reader_->size());
+      }
+    }
     const size_t n = reader_->size();
     const uint64_t epoch = next_ / n;
     if (epochs_ > 0 && epoch >= static_cast<uint64_t>(epochs_)) return false;
@@ -87,6 +98,7 @@ class StoredClips final : public pipeline::Node {
     }
     auto& c = std::get<Clip>(item);
     c.epoch = static_cast<uint32_t>(epoch);
+    c.position = next_ - 1;
     const pipeline::Key key{c.source_id, (epoch << 40) | c.clip_index};
     clips_.fetch_add(1);
     out.send(kClips, key, std::move(c));
@@ -113,6 +125,8 @@ class StoredClips final : public pipeline::Node {
   pipeline::WorkerInfo worker_;
   std::unique_ptr<StoredClipReader> reader_;
   std::unique_ptr<EpochOrder> order_;
+  pipeline::Services* services_ = nullptr;
+  bool started_ = false;
   uint64_t next_ = 0;
   std::atomic<uint64_t> clips_{0}, epoch_{0}, bad_{0};
 };

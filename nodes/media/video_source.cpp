@@ -26,6 +26,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -43,6 +44,7 @@
 #include "nodes/media/stored_clips.h"
 #include "nodes/media/transcript.h"
 #include "nodes/register_all.h"
+#include "pipeline/services.h"
 #include "storage/clip_store.h"
 
 namespace vatt::nodes {
@@ -96,6 +98,7 @@ class VideoSource final : public pipeline::Node {
     shuffle_ = o.get_bool("shuffle");
     rank_ = cfg.worker.rank;
     world_ = cfg.worker.world_size;
+    services_ = cfg.services;
     // asr's choices and the ranges of parallel, queue and text_candidates are the contract's (checked when
     // the graph loads).
     if (uri_.empty()) throw std::invalid_argument("uri must not be empty");
@@ -132,10 +135,8 @@ class VideoSource final : public pipeline::Node {
                                " than workers (use fewer workers, or ingest into a clip store: its clips are "
                                "sharded one by one)");
     order_ = std::make_unique<EpochOrder>(units(), shuffle_, opt_.seed);
-    for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(units())); ++i) {
-      ++running_;
-      workers_.emplace_back([this] { work(); });
-    }
+    // The readers start at the first produce(), once every node has opened: a resumed training run
+    // (opened after this source) may have said where the data continues.
     const std::string shard_note =
         world_ > 1 ? fmt::format(" (shard {} of {})", rank_, world_) : std::string();
     if (reader_)
@@ -145,15 +146,13 @@ class VideoSource final : public pipeline::Node {
   }
 
   bool produce(pipeline::Emitter& out) override {
+    if (!started_) start_readers();
     std::variant<Clip, SourceError> item;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return stop_ || !q_.empty() || running_ == 0; });
-      if (q_.empty()) return false;
-      item = std::move(q_.front());
-      q_.pop_front();
+      if (!next_item(lk, item)) return false;
     }
-    space_.notify_one();
+    space_.notify_all();
     if (auto* e = std::get_if<SourceError>(&item)) {
       out.error(e->kind, e->reason);
       return true;
@@ -207,7 +206,7 @@ class VideoSource final : public pipeline::Node {
         fn();
       } catch (const std::exception& e) {
         bad_.fetch_add(1);
-        q_.push_back(SourceError{"bad_dataset", e.what()});  // before the decoders start: no wait for room
+        preamble_.push_back(SourceError{"bad_dataset", e.what()});  // before the readers start: no wait
       }
     };
     if (!captions_.empty()) guarded([&] { datasets_.load_captions_json(captions_); });
@@ -223,19 +222,79 @@ class VideoSource final : public pipeline::Node {
   /// Sources to decode, or stored clips to read.
   size_t units() const { return reader_ ? reader_->size() : sources_.size(); }
 
+  /// Takes the next item in unit order (the dataset reports first, then the items of unit 0, 1, ... as the
+  /// readers took them), whatever order the reader threads finish in: the clips of a seeded run come out the
+  /// same every time. False when every reader has finished and nothing is left.
+  bool next_item(std::unique_lock<std::mutex>& lk, std::variant<Clip, SourceError>& item) {
+    for (;;) {
+      if (!preamble_.empty()) {
+        item = std::move(preamble_.front());
+        preamble_.pop_front();
+        return true;
+      }
+      auto it = units_.find(head_);
+      if (it != units_.end() && !it->second.items.empty()) {
+        item = std::move(it->second.items.front());
+        it->second.items.pop_front();
+        --queued_;
+        return true;
+      }
+      if (it != units_.end() && it->second.done) {
+        units_.erase(it);
+        ++head_;
+        space_.notify_all();
+        continue;
+      }
+      if (running_ == 0) {
+        // Every reader has finished: what is left (a unit a stopped reader took) goes out in unit order.
+        if (units_.empty()) return false;
+        head_ = units_.begin()->first;
+        if (units_.begin()->second.items.empty() && !units_.begin()->second.done)
+          units_.begin()->second.done = true;
+        continue;
+      }
+      cv_.wait(lk);
+    }
+  }
+
+  void start_readers() {
+    started_ = true;
+    // A clip store is read clip by clip, so a resumed training run's position is a unit to start from.
+    if (auto at = reader_ && services_ ? services_->find<uint64_t>(kResumePositionService) : nullptr) {
+      next_source_ = head_ = *at;
+      spdlog::info("{}: resuming at clip {} of the read order (epoch {})", id_, *at, *at / units());
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    for (int i = 0; i < std::min<int>(parallel_, static_cast<int>(units())); ++i) {
+      ++running_;
+      workers_.emplace_back([this] { work(); });
+    }
+  }
+
+  /// Marks unit `pos` complete, so that the units after it can go out.
+  void finish_unit(size_t pos) {
+    std::lock_guard<std::mutex> lk(mu_);
+    units_[pos].done = true;
+    cv_.notify_all();
+  }
+
   /// Reader thread: takes the next unit (a source to decode, or a stored clip to read), over `epochs` passes.
   void work() {
     const size_t n = units();
     for (;;) {
       const size_t i = next_source_.fetch_add(1);
       const uint64_t epoch = n ? i / n : 0;
-      if (n == 0 || stop_ || (epochs_ > 0 && epoch >= static_cast<uint64_t>(epochs_))) break;
+      if (n == 0 || stop_ || (epochs_ > 0 && epoch >= static_cast<uint64_t>(epochs_))) {
+        finish_unit(i);
+        break;
+      }
       if (epoch > epoch_.load()) epoch_.store(epoch);
       const size_t u = order_->at(epoch, i % n);
       if (reader_)
-        read_stored(u, static_cast<uint32_t>(epoch));
+        read_stored(i, u, static_cast<uint32_t>(epoch));
       else
-        decode_one(sources_[u], static_cast<uint32_t>(epoch));
+        decode_one(i, sources_[u], static_cast<uint32_t>(epoch));
+      finish_unit(i);
       done_.fetch_add(1);
     }
     std::lock_guard<std::mutex> lk(mu_);
@@ -243,36 +302,44 @@ class VideoSource final : public pipeline::Node {
     cv_.notify_all();
   }
 
-  /// Waits for room, then queues; false when stopping.
-  bool push(std::variant<Clip, SourceError> item) {
+  /// Queues an item of unit `pos`; waits for room first (the unit going out next may hold `queue` items of
+  /// its own, the others `queue` together, so a reader ahead never blocks the one the consumer waits for).
+  /// False when stopping.
+  bool push(size_t pos, std::variant<Clip, SourceError> item) {
     std::unique_lock<std::mutex> lk(mu_);
-    space_.wait(lk, [&] { return stop_ || q_.size() < queue_cap_; });
+    space_.wait(lk, [&] {
+      if (stop_) return true;
+      if (pos == head_) return units_[pos].items.size() < queue_cap_;
+      return queued_ - (units_.count(head_) ? units_[head_].items.size() : 0) < queue_cap_;
+    });
     if (stop_) return false;
-    q_.push_back(std::move(item));
-    cv_.notify_one();
+    units_[pos].items.push_back(std::move(item));
+    ++queued_;
+    cv_.notify_all();
     return true;
   }
 
-  bool report(SourceError e) {
+  bool report(size_t pos, SourceError e) {
     bad_.fetch_add(1);
-    return push(std::move(e));
+    return push(pos, std::move(e));
   }
 
-  void read_stored(size_t u, uint32_t epoch) {
+  void read_stored(size_t pos, size_t u, uint32_t epoch) {
     auto item = reader_->read(u);
     if (auto* e = std::get_if<SourceError>(&item)) {
-      report(std::move(*e));
+      report(pos, std::move(*e));
       return;
     }
     auto& c = std::get<Clip>(item);
     c.epoch = epoch;
+    c.position = pos;
     frames_.fetch_add(static_cast<uint64_t>(c.frames_t));
-    push(std::move(c));
+    push(pos, std::move(c));
   }
 
-  void decode_one(const MediaSource& s, uint32_t epoch) {
+  void decode_one(size_t pos, const MediaSource& s, uint32_t epoch) {
     auto fail = [&](const std::string& kind, const std::string& reason) {
-      report(SourceError{kind, s.name() + ": " + reason});
+      report(pos, SourceError{kind, s.name() + ": " + reason});
     };
     if (s.is_file()) {
       std::error_code ec;
@@ -293,7 +360,7 @@ class VideoSource final : public pipeline::Node {
     TranscriptOptions to = text_;
     to.require_video = o.require_video;
     const Transcript text = choose_transcript(s, ann, to, &stop_);
-    if (text.subtitle_error && !report(*text.subtitle_error)) return;
+    if (text.subtitle_error && !report(pos, *text.subtitle_error)) return;
     if (text.asr_audio_seconds > 0) {
       asr_sources_.fetch_add(1);
       asr_audio_us_.fetch_add(static_cast<uint64_t>(text.asr_audio_seconds * 1e6));
@@ -303,9 +370,10 @@ class VideoSource final : public pipeline::Node {
 
     try {
       const auto st = decode_source(
-          s, o, id, ann, text, text_.candidates, epoch, [&](Clip&& c) { return push(std::move(c)); }, &stop_);
+          s, o, id, ann, text, text_.candidates, epoch, [&](Clip&& c) { return push(pos, std::move(c)); },
+          &stop_);
       frames_.fetch_add(st.frames);
-      if (text.asr_error) report(*text.asr_error);
+      if (text.asr_error) report(pos, *text.asr_error);
     } catch (const DecodeError& e) {
       fail(e.kind(), e.what());
     } catch (const std::exception& e) {
@@ -341,10 +409,20 @@ class VideoSource final : public pipeline::Node {
   std::unique_ptr<EpochOrder> order_;
   std::atomic<uint64_t> epoch_{0};
   std::atomic<size_t> next_source_{0};
+  pipeline::Services* services_ = nullptr;
+  bool started_ = false;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, space_;
-  std::deque<std::variant<Clip, SourceError>> q_;
+  // Items waiting to go out: dataset reports, then per unit position (the order readers took units in).
+  struct UnitItems {
+    std::deque<std::variant<Clip, SourceError>> items;
+    bool done = false;
+  };
+  std::deque<std::variant<Clip, SourceError>> preamble_;
+  std::map<size_t, UnitItems> units_;
+  size_t head_ = 0;    // the unit going out next
+  size_t queued_ = 0;  // items in units_
   int running_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> done_{0}, clips_out_{0}, frames_{0}, bad_{0}, skipped_{0}, resumed_{0};

@@ -21,9 +21,21 @@ AugmentDraw draw_augment(int height, int width, const AugmentOptions& o, uint64_
     return d;
   }
   d.x = 0, d.y = 0, d.w = width, d.h = height;
+  if (o.style == CropStyle::kVgg) {
+    double sh = 1, sw = 1;
+    if (u01(rng) < o.scale_p) {
+      sh = o.min_scale + (o.max_scale - o.min_scale) * u01(rng);
+      sw = o.min_scale + (o.max_scale - o.min_scale) * u01(rng);
+    }
+    const double short_side = std::min(height, width);
+    d.w = std::clamp(static_cast<int>(std::lround(short_side / sw)), 1, width);
+    d.h = std::clamp(static_cast<int>(std::lround(short_side / sh)), 1, height);
+    d.x = std::uniform_int_distribution<int>(0, width - d.w)(rng);
+    d.y = std::uniform_int_distribution<int>(0, height - d.h)(rng);
+  }
   const double area = static_cast<double>(height) * width;
   const double log_lo = std::log(o.min_aspect), log_hi = std::log(o.max_aspect);
-  for (int attempt = 0; attempt < 10; ++attempt) {
+  for (int attempt = 0; o.style == CropStyle::kInception && attempt < 10; ++attempt) {
     const double target = area * (o.min_area + (o.max_area - o.min_area) * u01(rng));
     const double aspect = std::exp(log_lo + (log_hi - log_lo) * u01(rng));
     const int w = static_cast<int>(std::lround(std::sqrt(target * aspect)));
@@ -137,23 +149,33 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
       }
     }
     if (d.colour) {
+      // Pass 1: brightness, then saturation in HSV (values are not clipped between the steps, as in the
+      // released code; only the saturation itself stays in [0, 1]); the channel means for contrast are taken
+      // after it.
       const float bright = static_cast<float>(d.brightness), con = static_cast<float>(d.contrast);
-      double mean[3] = {0, 0, 0};
-      for (size_t k = 0; k < plane; ++k)
-        for (int c = 0; c < 3; ++c) mean[c] += buf[k * 3 + c] + bright;
-      for (double& m : mean) m /= static_cast<double>(plane);
       const float sat = static_cast<float>(d.saturation), hue = static_cast<float>(d.hue);
+      double mean[3] = {0, 0, 0};
       for (size_t k = 0; k < plane; ++k) {
-        float px[3];
-        for (int c = 0; c < 3; ++c) {
-          const float x = buf[k * 3 + c] + bright;
-          px[c] = (x - static_cast<float>(mean[c])) * con + static_cast<float>(mean[c]);
-          px[c] = std::clamp(px[c], 0.0f, 1.0f);
+        float* px = buf.data() + k * 3;
+        for (int c = 0; c < 3; ++c) px[c] += bright;
+        if (sat != 1.0f) {
+          float h, s, v;
+          rgb_to_hsv(px[0], px[1], px[2], h, s, v);
+          hsv_to_rgb(h, std::clamp(s * sat, 0.0f, 1.0f), v, px[0], px[1], px[2]);
         }
-        float h, s, v;
-        rgb_to_hsv(px[0], px[1], px[2], h, s, v);
-        hsv_to_rgb(h + hue, std::clamp(s * sat, 0.0f, 1.0f), v, px[0], px[1], px[2]);
-        for (int c = 0; c < 3; ++c) buf[k * 3 + c] = px[c];
+        for (int c = 0; c < 3; ++c) mean[c] += px[c];
+      }
+      for (double& m : mean) m /= static_cast<double>(plane);
+      // Pass 2: contrast about those means, then the hue shift.
+      for (size_t k = 0; k < plane; ++k) {
+        float* px = buf.data() + k * 3;
+        for (int c = 0; c < 3; ++c)
+          px[c] = (px[c] - static_cast<float>(mean[c])) * con + static_cast<float>(mean[c]);
+        if (hue != 0.0f) {
+          float h, s, v;
+          rgb_to_hsv(px[0], px[1], px[2], h, s, v);
+          hsv_to_rgb(h + hue, s, v, px[0], px[1], px[2]);
+        }
       }
     }
     for (size_t k = 0; k < plane * 3; ++k)

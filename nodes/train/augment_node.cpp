@@ -1,10 +1,12 @@
-// `augment`: the paper's augmentation on each clip's frames (random crop, flip, colour; the same draw on every frame), seeded
+// `augment`: pretraining augmentation on each clip's frames (random crop, flip, colour; the same draw on every frame), seeded
 // by (seed, source, clip index, epoch) so a run is reproducible whatever the thread timing. Evaluation mode
 // takes a centre crop. Audio and text pass through untouched (shared, not copied).
 //
 //   --in(clip)--> augment --out(clip: frames [T, crop, crop, 3])-->
 //                         --errors-->  (audio-only clips when video is required, bad frame buffers)
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "nodes/media/clip.h"
 #include "nodes/register_all.h"
@@ -24,6 +26,12 @@ class AugmentNode final : public pipeline::Node {
     o_.flip_p = cfg.options.get_bool("flip") ? 0.5 : 0.0;
     o_.colour_p = cfg.options.get_bool("colour") ? 0.8 : 0.0;
     o_.min_area = cfg.options.get_float("min_area");
+    o_.style = cfg.options.get_string("style") == "vgg" ? CropStyle::kVgg : CropStyle::kInception;
+    o_.min_scale = cfg.options.get_float("min_scale");
+    o_.max_scale = cfg.options.get_float("max_scale");
+    if (o_.max_scale < o_.min_scale)
+      throw std::invalid_argument("augment: max_scale (" + std::to_string(o_.max_scale) +
+                                  ") is below min_scale (" + std::to_string(o_.min_scale) + ")");
   }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
@@ -67,7 +75,8 @@ class AugmentNode final : public pipeline::Node {
 void register_augment(pipeline::Registry& registry) {
   pipeline::NodeContract c;
   c.type = "augment";
-  c.doc = "crop/flip/colour per clip (same on every frame), seeded; eval mode: centre crop";
+  c.doc =
+      "crop (vgg or inception)/flip/colour per clip (same on every frame), seeded; eval mode: centre crop";
   c.inputs = {{"in", "clip", "decoded clips"}};
   c.outputs = {{"out", "clip", "the clip with frames [T, crop, crop, 3]"}};
   c.max_concurrency = 0;
@@ -75,9 +84,16 @@ void register_augment(pipeline::Registry& registry) {
       pipeline::int_option("crop", 224, "output side in pixels", 16, 4096),
       pipeline::string_option("mode", "train", "train: random crop/flip/colour; eval: centre crop",
                               {"train", "eval"}),
+      pipeline::string_option("style", "vgg",
+                              "train crop: vgg (the released code's: short side to crop, H/W jitter, random "
+                              "window) or inception (the paper's: random area and aspect)",
+                              {"vgg", "inception"}),
+      pipeline::float_option("min_scale", 0.8, "vgg: smallest height/width jitter factor (p = 0.8)", 0.1, 10),
+      pipeline::float_option("max_scale", 1.2, "vgg: largest height/width jitter factor", 0.1, 10),
       pipeline::bool_option("flip", true, "horizontal flip with p = 0.5 (train)"),
       pipeline::bool_option("colour", true, "colour change with p = 0.8 (train)"),
-      pipeline::float_option("min_area", 0.08, "smallest crop area relative to the frame (train)", 0.01, 1.0),
+      pipeline::float_option("min_area", 0.08, "inception: smallest crop area relative to the frame", 0.01,
+                             1.0),
       pipeline::int_option("seed", 0, "augmentation seed (the same seed gives the same crops)", 0),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<AugmentNode>(cfg); };

@@ -9,16 +9,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
 
 #include "model/trainer.h"
+#include "model/word_vectors.h"
 #include "nodes/register_all.h"
 #include "nodes/train/eval_input.h"
 #include "nodes/train/train_clip.h"
 #include "nodes/train/vocab.h"
+#include "pipeline/services.h"
 
 namespace vatt::nodes {
 namespace {
@@ -30,7 +33,9 @@ class TrainNode final : public pipeline::Node {
   explicit TrainNode(const pipeline::NodeConfig& cfg) {
     const auto& o = cfg.options;
     opts_.config = o.get_string("config");
-    opts_.overrides = o.get_list("set");
+    // The schedule first, so that a `set` entry can still override it.
+    opts_.overrides = {"lr.schedule=" + o.get_string("schedule")};
+    for (const auto& s : o.get_list("set")) opts_.overrides.push_back(s);
     const double drop = o.get_float("droptoken"), drop_v = o.get_float("droptoken_video"),
                  drop_a = o.get_float("droptoken_audio");
     opts_.overrides.push_back("droptoken.video=" + std::to_string(drop_v >= 0 ? drop_v : drop));
@@ -40,6 +45,8 @@ class TrainNode final : public pipeline::Node {
     if (o.get_int("audio_samples") > 0)
       opts_.overrides.push_back("audio_samples=" + std::to_string(o.get_int("audio_samples")));
     vocab_size_ = o.get_int("vocab_size");
+    opts_.word_vectors = o.get_string("word_vectors");
+    opts_.freeze_words = o.get_bool("freeze_words");
     vocab_path_ = o.get_string("vocab");
     opts_.steps = o.get_int("steps");
     opts_.warmup = o.get_int("warmup");
@@ -56,6 +63,7 @@ class TrainNode final : public pipeline::Node {
     opts_.hard_negatives = o.get_int("hard_negatives");
     opts_.negatives_memory = o.get_int("negatives_memory");
     log_every_ = o.get_int("log_every");
+    services_ = cfg.services;
     const auto& w = cfg.worker;
     opts_.rank = w.rank;
     opts_.world_size = w.world_size;
@@ -83,6 +91,19 @@ class TrainNode final : public pipeline::Node {
   void start(int64_t vocab_size) {
     auto o = opts_;
     if (vocab_size > 0) o.overrides.push_back("vocab_size=" + std::to_string(vocab_size));
+    if (!o.word_vectors.empty()) {
+      if (!vocab_)
+        throw std::runtime_error(
+            "word_vectors needs the vocabulary: give vocab (tokenise's, with the same "
+            "word_vectors)");
+      const auto format = model::inspect_word_vectors(o.word_vectors);
+      o.overrides.push_back("word_dim=" +
+                            std::to_string(format.dim));  // the embedding is as wide as the file
+      const int64_t rows = vocab_size > 0 ? vocab_size : static_cast<int64_t>(vocab_->size());
+      o.vocab_words.assign(static_cast<size_t>(rows), std::string());  // rows past the vocabulary: no word
+      for (size_t i = 0; i < vocab_->size() && i < o.vocab_words.size(); ++i)
+        o.vocab_words[i] = vocab_->word(static_cast<int32_t>(i));
+    }
     auto trainer = std::make_unique<model::Trainer>(o);
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -91,9 +112,17 @@ class TrainNode final : public pipeline::Node {
     if (auto blob = trainer_->resume()) {
       resumed_at_ = trainer_->steps_done();
       skip_ = parse_cursor(*blob);
-      spdlog::info("train: resumed at step {} of {}; skipping the {} batches already trained on",
-                   trainer_->steps_done(), trainer_->total_steps(), skip_);
+      resumed_batches_ = skip_;
       batches_seen_ = 0;
+      if (resume_position_ != Clip::kNoPosition && opts_.world_size == 1 && services_) {
+        // A clip-store reader starts at the position after the last trained clip: nothing is read twice.
+        services_->publish(kResumePositionService, std::make_shared<uint64_t>(resume_position_));
+        spdlog::info("train: resumed at step {} of {}; the data continues at read position {}",
+                     trainer_->steps_done(), trainer_->total_steps(), resume_position_);
+      } else {
+        spdlog::info("train: resumed at step {} of {}; skipping the {} batches already trained on",
+                     trainer_->steps_done(), trainer_->total_steps(), skip_);
+      }
     }
     spdlog::info("train: {} parameters on {}{}, {} steps, vocabulary {}{}", trainer_->parameter_count(),
                  trainer_->device(), trainer_->bf16() ? " (bf16 autocast)" : " (fp32)",
@@ -101,6 +130,11 @@ class TrainNode final : public pipeline::Node {
                  opts_.world_size > 1
                      ? fmt::format(", worker {} of {} (data parallel)", opts_.rank, opts_.world_size)
                      : std::string());
+    spdlog::info("train: {}", trainer_->schedule());
+    if (!o.word_vectors.empty())
+      spdlog::info("train: word embedding from {}: {} of {} vocabulary words have a vector{}", o.word_vectors,
+                   trainer_->word_vectors_found(), o.vocab_words.size(),
+                   o.freeze_words ? " (frozen)" : " (trained on)");
   }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {
@@ -115,13 +149,23 @@ class TrainNode final : public pipeline::Node {
       out.stop_run("already trained: " + std::to_string(trainer_->steps_done()) + " steps");
       return finish_call();
     }
+    const auto& items = in.as<pipeline::Batch>().items;
+    const uint64_t last = last_position(items);
     ++batches_seen_;
+    if (batches_seen_ == 1 && resume_position_ != Clip::kNoPosition && last != Clip::kNoPosition) {
+      // The reader knows positions: it started at resume_position_ (or, if it could not, the position
+      // tells which batches were trained already). The batch count continues the checkpoint's.
+      by_position_ = true;
+      skip_ = 0;
+      batches_seen_ = resumed_batches_ + 1;
+    }
+    if (by_position_ && last < resume_position_) return finish_call();
     if (skip_ > 0) {
       --skip_;
       return finish_call();
     }
     if (done_) return finish_call();
-    const auto& items = in.as<pipeline::Batch>().items;
+    if (last != Clip::kNoPosition) next_position_ = last + 1;  // this batch is consumed, trained or not
     model::HostBatch b;
     try {
       b = to_host(items);
@@ -227,7 +271,19 @@ class TrainNode final : public pipeline::Node {
     nlohmann::json j = data_.is_null() ? nlohmann::json::object() : data_;
     j["format"] = "vatt-train-1";
     j["batches"] = batches_seen_;
+    if (next_position_ != Clip::kNoPosition) j["position"] = next_position_;
     return j.dump();
+  }
+
+  // The read position after the batch's last clip; kNoPosition when a clip has none (decoded media).
+  static uint64_t last_position(const std::vector<pipeline::Message>& items) {
+    uint64_t last = 0;
+    for (const auto& m : items) {
+      const uint64_t p = m.as<TokenisedClip>().clip->position;
+      if (p == Clip::kNoPosition) return Clip::kNoPosition;
+      last = std::max(last, p);
+    }
+    return items.empty() ? Clip::kNoPosition : last;
   }
 
   void save() {
@@ -241,7 +297,10 @@ class TrainNode final : public pipeline::Node {
     auto j = nlohmann::json::parse(blob, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || !j.contains("batches") || !j["batches"].is_number_integer()) return 0;
     const auto batches = j["batches"].get<int64_t>();
+    if (j.contains("position") && j["position"].is_number_unsigned())
+      resume_position_ = next_position_ = j["position"].get<uint64_t>();
     j.erase("batches");
+    j.erase("position");
     j.erase("format");
     if (j.contains("input")) data_ = std::move(j);
     return batches;
@@ -295,7 +354,11 @@ class TrainNode final : public pipeline::Node {
   nlohmann::json data_;  // input description + vocabulary, from the first batch
   int64_t log_every_ = 10;
   std::unique_ptr<model::Trainer> trainer_;
-  int64_t skip_ = 0, batches_seen_ = 0, saved_at_ = -1;
+  int64_t skip_ = 0, batches_seen_ = 0, saved_at_ = -1, resumed_batches_ = 0;
+  pipeline::Services* services_ = nullptr;
+  // Read positions (Clip::position): the one after the last clip trained on, and the checkpoint's.
+  uint64_t next_position_ = Clip::kNoPosition, resume_position_ = Clip::kNoPosition;
+  bool by_position_ = false;
   bool done_ = false;
   std::string fatal_;
   Clock::time_point start_, last_end_;
@@ -323,9 +386,13 @@ void register_train_vatt(pipeline::Registry& registry) {
       string_option("config", "tiny", "model configuration: sss..lll, ma-<size>, tiny"),
       pipeline::list_option("set", {}, "model config overrides FIELD=VALUE (see `vatt model info --json`)"),
       int_option("steps", 1000, "optimiser steps; the run ends there", 1),
-      int_option("warmup", -1, "warm-up steps; -1 = min(10000, steps/10)", -1),
+      string_option("schedule", "code",
+                    "learning-rate curve after the warm-up: code (the released code's half-period cosine) or "
+                    "paper (a quarter period)",
+                    {"code", "paper"}),
+      int_option("warmup", -1, "warm-up steps; -1 = min(5000 (code) or 10000 (paper), steps/10)", -1),
       float_option("lr", 1e-4, "peak learning rate", 0),
-      float_option("lr_end", 5e-5, "learning rate at the last step (quarter cosine from the peak)", 0),
+      float_option("lr_end", 5e-5, "learning rate at the last step (the schedule's cosine from the peak)", 0),
       float_option("droptoken", 0.5, "DropToken rate for video and audio tokens (training only)", 0, 0.95),
       float_option("droptoken_video", -1, "DropToken rate for video tokens; -1 = droptoken", -1, 0.95),
       float_option("droptoken_audio", -1, "DropToken rate for audio tokens; -1 = droptoken", -1, 0.95),
@@ -336,6 +403,11 @@ void register_train_vatt(pipeline::Registry& registry) {
           "vocab", "",
           "the vocabulary file the text ids come from (tokenise's vocab): it sizes the word embedding "
           "and goes into every checkpoint; empty = none (vocab_size or the config's size)"),
+      string_option("word_vectors", "",
+                    "pretrained word vectors (word2vec text/binary, GloVe) for the word embedding of a fresh "
+                    "run; its width sets the embedding's; give tokenise the same file"),
+      pipeline::bool_option("freeze_words", true,
+                            "word_vectors: keep the word embedding fixed (the paper's)"),
       int_option("vocab_size", 0, "word-embedding rows (0 = the size of vocab, else the config's)", 0, 65536),
       string_option("precision", "auto", "auto (bf16 where fast), fp32 or bf16", {"auto", "fp32", "bf16"}),
       string_option("device", "auto", "auto, cpu, cuda or cuda:N"),

@@ -52,6 +52,24 @@ Vocabulary Vocabulary::build(const std::map<std::string, uint64_t>& counts, size
   return v;
 }
 
+Vocabulary Vocabulary::from_words(const std::vector<std::string>& words,
+                                  const std::vector<uint64_t>& counts) {
+  if (words.size() != counts.size())
+    throw std::invalid_argument("vocabulary: words and counts differ in size");
+  if (words.size() + 2 > kMaxSize) throw std::invalid_argument("vocabulary: more than 65536 entries");
+  Vocabulary v;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const auto& w = words[i];
+    if (w.empty() || w.find_first_of("\t\n") != std::string::npos)
+      throw std::invalid_argument("vocabulary: word " + std::to_string(i + 1) + " is empty or holds a tab");
+    if (!v.ids_.emplace(w, static_cast<int32_t>(v.words_.size())).second)
+      throw std::invalid_argument("vocabulary: duplicate or reserved word '" + w + "'");
+    v.words_.push_back(w);
+    v.counts_.push_back(counts[i]);
+  }
+  return v;
+}
+
 Vocabulary Vocabulary::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open vocabulary file");

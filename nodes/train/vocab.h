@@ -28,6 +28,9 @@ class Vocabulary {
   /// `min_count` drops rarer words; `max_size` (<= 2^16) caps the total including <pad> and <unk>.
   static Vocabulary build(const std::map<std::string, uint64_t>& counts, size_t max_size = kMaxSize,
                           uint64_t min_count = 1);
+  /// <pad>, <unk>, then `words` in the given order (ids from 2) with their `counts`. Throws
+  /// std::invalid_argument for an empty, duplicate or reserved word, or more than 2^16 entries.
+  static Vocabulary from_words(const std::vector<std::string>& words, const std::vector<uint64_t>& counts);
   /// One word per line after the header, in id order from 2; "word<TAB>count". Throws std::runtime_error
   /// naming the file and line for a malformed file, a duplicate word or more than 2^16 entries.
   static Vocabulary load(const std::string& path);

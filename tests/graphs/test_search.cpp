@@ -189,12 +189,18 @@ TEST(EmbedSearch, VideoFilesAreStoredWithTheirTranscriptsAndTheIndexCatchesUpWit
   // A video file as the query finds itself (other videos of the same test pattern score as high); a stored
   // clip finds its twins, never itself.
   const std::string file = t.corpus + "/heldout/h003.webm";
-  hits = search({"--db", db, "--video", file, "-k", "5", "--per-video"});
-  ASSERT_EQ(hits.size(), 5u);
+  // The 7 videos of one concept (1 held-out, 6 training) show the same frames and tie at the top, in store
+  // order: the query's own video is among them with the best score, not necessarily first.
+  hits = search({"--db", db, "--video", file, "-k", "10", "--per-video"});
+  ASSERT_EQ(hits.size(), 10u);
   EXPECT_GT(hits[0]["score"].get<double>(), 0.99);
   bool found = false;
-  for (const auto& h : hits) found |= h["source"].get<std::string>() == "file://" + file;
-  EXPECT_TRUE(found) << "the query's own video is not among the 5 best";
+  for (const auto& h : hits)
+    if (h["source"].get<std::string>() == "file://" + file) {
+      found = true;
+      EXPECT_NEAR(h["score"].get<double>(), hits[0]["score"].get<double>(), 1e-2) << "ties with the best";
+    }
+  EXPECT_TRUE(found) << "the query's own video is not among the 10 best";
   hits = search({"--db", db, "--clip", file + ":1", "-k", "2", "--space", "va"});
   ASSERT_EQ(hits.size(), 2u);
   for (const auto& h : hits) EXPECT_FALSE(h["source"] == "file://" + file && h["clip"] == 1);

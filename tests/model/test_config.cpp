@@ -41,8 +41,31 @@ TEST(Config, DefaultIsMbsAtThePretrainingInput) {
   EXPECT_DOUBLE_EQ(c.temperature, 0.07);
   EXPECT_EQ(c.head_va_dim, 512);
   EXPECT_EQ(c.head_vt_dim, 256);
-  EXPECT_EQ(c.optim.warmup_steps, 10000);
   EXPECT_EQ(ModelConfig().name, "mbs");
+}
+
+TEST(Config, TrainingDetailsDefaultToTheReleasedCode) {
+  auto c = make_config("mbs");
+  EXPECT_EQ(c.optim.schedule, LrSchedule::kCode);
+  EXPECT_EQ(c.optim.warmup_steps, 5000);
+  EXPECT_DOUBLE_EQ(c.dropout, 0.1);
+  EXPECT_TRUE(c.attention_dropout);
+  EXPECT_TRUE(c.output_dropout);
+  EXPECT_EQ(c.init, InitStyle::kOfficial);
+  EXPECT_EQ(c.droptoken_count, DropTokenCount::kTokens);  // vatt's rule (docs/model.md says why)
+  EXPECT_EQ(make_config("ma-base").post_proj_dim, 1024);  // the released code's post-projection
+  EXPECT_EQ(make_config("ma-medium").post_proj_dim, 1024);
+  EXPECT_EQ(make_config("ma-small").post_proj_dim, 512);
+  auto p = make_config("mbs", {"lr.schedule=paper", "init=torch", "dropout.attention=false",
+                               "dropout.output=0", "droptoken.count=table"});
+  EXPECT_EQ(p.optim.schedule, LrSchedule::kPaper);
+  EXPECT_EQ(p.init, InitStyle::kTorch);
+  EXPECT_FALSE(p.attention_dropout);
+  EXPECT_FALSE(p.output_dropout);
+  EXPECT_EQ(p.droptoken_count, DropTokenCount::kTable);
+  const auto msg = error_of("mbs", {"lr.schedule=linear"});
+  EXPECT_NE(msg.find("'linear' as code or paper"), std::string::npos) << msg;
+  EXPECT_NE(error_of("mbs", {"init=xavier"}).find("official or torch"), std::string::npos);
 }
 
 TEST(Config, EveryLetterMapsToThePaperSize) {
@@ -120,12 +143,15 @@ TEST(Config, BadValuesAndBadGeometryAreRejected) {
 
 TEST(Config, FieldsRoundTripThroughOverrides) {
   auto changed = make_config("tiny", {"audio.mlp=96", "temperature=0.05", "droptoken.mode=per_sample",
-                                      "bn_momentum=0.2", "adam.eps=1e-8"});
+                                      "bn_momentum=0.2", "adam.eps=1e-8", "lr.schedule=paper", "init=torch",
+                                      "dropout.attention=false", "droptoken.count=table"});
   ModelConfig rebuilt;
   for (const auto& [name, value] : config_fields(changed)) apply_override(rebuilt, name + "=" + value);
   EXPECT_EQ(config_fields(rebuilt), config_fields(changed));
   EXPECT_EQ(rebuilt.audio.mlp, 96);
   EXPECT_DOUBLE_EQ(rebuilt.optim.eps, 1e-8);
+  EXPECT_EQ(rebuilt.optim.schedule, LrSchedule::kPaper);
+  EXPECT_EQ(rebuilt.droptoken_count, DropTokenCount::kTable);
 }
 
 }  // namespace

@@ -143,8 +143,10 @@ TEST(Distributed, DISABLED_Worker) {
   TrainBatch local{half(batch.video), half(batch.audio), half(batch.text), half(batch.text_mask), {}};
   auto s = train_step(*model, *adam, local, 20, false, group.get());
   auto ref_step = train_step(*single, *adam_single, batch, 20, false);
-  EXPECT_NEAR(s.loss, ref_step.loss, 1e-5 * std::abs(ref_step.loss));
-  EXPECT_NEAR(s.mil_nce, ref_step.mil_nce, 1e-5 * std::abs(ref_step.mil_nce));
+  // 5e-5 relative: the two sides sum BatchNorm statistics and gradients in another order, and the glorot
+  // initialisation's larger weights carry that rounding further than LibTorch's defaults did (2-3e-5 seen).
+  EXPECT_NEAR(s.loss, ref_step.loss, 5e-5 * std::abs(ref_step.loss));
+  EXPECT_NEAR(s.mil_nce, ref_step.mil_nce, 5e-5 * std::abs(ref_step.mil_nce));
   // Adam's first step moves each weight by about lr * sign(gradient), so a gradient near zero that rounds to
   // the other sign moves its weight by up to 2 lr: no weight may move more than Adam allows, and all but 0.1%
   // must agree within 1% of lr.

@@ -153,5 +153,58 @@ TEST(Encoders, T5HasNoBiasesAndPreLnHasThem) {
   EXPECT_NE(params.find("layers.0.w1.bias"), nullptr);
 }
 
+// Fraction of exact zeros: what a dropout after a norm leaves (a norm's output is almost never exactly 0).
+double zero_fraction(const torch::Tensor& t) {
+  return (t == 0).to(torch::kDouble).mean().item<double>();
+}
+
+TEST(Dropout, AttentionProbabilitiesDropInTrainingOnly) {
+  torch::manual_seed(6);
+  const BackboneConfig size{1, 16, 32, 2};
+  // Attention dropout alone (residual/MLP dropout 0, no output dropout).
+  TransformerEncoder with(size, 0.0, 1e-6, /*attn_dropout=*/0.5, /*out_dropout=*/0.0);
+  TransformerEncoder without(size, 0.0, 1e-6);
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < with->parameters().size(); ++i)
+    without->parameters()[i].copy_(with->parameters()[i]);
+  auto x = torch::randn({2, 9, 16});
+  with->train();
+  without->train();
+  const auto a = with->forward(x), b = with->forward(x);
+  EXPECT_FALSE(torch::allclose(a, b)) << "train mode: a new draw each call";
+  EXPECT_TRUE(torch::equal(without->forward(x), without->forward(x)));  // no dropout anywhere: deterministic
+  EXPECT_LT(zero_fraction(a), 0.01) << "the drop acts inside attention, not on the stack's output";
+  with->eval();
+  without->eval();
+  EXPECT_TRUE(torch::equal(with->forward(x), with->forward(x)));
+  EXPECT_TRUE(torch::allclose(with->forward(x), without->forward(x), 1e-6, 1e-7)) << "eval = dropout 0";
+}
+
+TEST(Dropout, StackOutputsDropAfterTheFinalNorm) {
+  torch::manual_seed(7);
+  const BackboneConfig size{1, 32, 64, 2};
+  TransformerEncoder enc(size, 0.0, 1e-6, 0.0, /*out_dropout=*/0.5);
+  T5Encoder t5(size, 0.0, 1e-6, 32, 64, 0.0, /*out_dropout=*/0.5);
+  auto x = torch::randn({4, 12, 32});
+  torch::NoGradGuard no_grad;
+  enc->train();
+  t5->train();
+  // Half the outputs are exact zeros and the rest are scaled by 1 / (1 - p).
+  EXPECT_NEAR(zero_fraction(enc->forward(x)), 0.5, 0.05);
+  EXPECT_NEAR(zero_fraction(t5->forward(x, {})), 0.5, 0.05);
+  enc->eval();
+  t5->eval();
+  EXPECT_EQ(zero_fraction(enc->forward(x)), 0.0);
+  EXPECT_EQ(zero_fraction(t5->forward(x, {})), 0.0);
+  // T5 also drops its input: zeroing input features changes the output in training even with the output
+  // drop switched off (compare the input-drop-only stack with and without training).
+  T5Encoder t5_in(size, 0.0, 1e-6, 32, 64, 0.0, 0.9);
+  t5_in->train();
+  const auto y = t5_in->forward(x, {});
+  t5_in->eval();
+  EXPECT_FALSE(torch::allclose(y, t5_in->forward(x, {}) * (y != 0), 1e-3, 1e-3))
+      << "train-mode outputs differ from eval beyond the output mask: the input was dropped too";
+}
+
 }  // namespace
 }  // namespace vatt::model

@@ -1,4 +1,4 @@
-// warm-up + quarter-cosine learning rate and the Adam settings.
+// warm-up + cosine learning rate (both shapes) and the Adam settings.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,8 +9,10 @@
 namespace vatt::model {
 namespace {
 
-TEST(Schedule, PaperDefaultsAtKeySteps) {
-  OptimConfig o;  // 1e-4 peak, 5e-5 end, 10k warm-up, 500k steps
+TEST(Schedule, PaperScheduleAtKeySteps) {
+  OptimConfig o;  // 1e-4 peak, 5e-5 end, 500k steps
+  o.schedule = LrSchedule::kPaper;
+  o.warmup_steps = 10000;  // the paper's warm-up
   EXPECT_DOUBLE_EQ(lr_at(o, 0), 0.0);
   EXPECT_DOUBLE_EQ(lr_at(o, 5000), 5e-5);   // half-way up the linear ramp
   EXPECT_DOUBLE_EQ(lr_at(o, 10000), 1e-4);  // end of warm-up: the peak
@@ -21,13 +23,34 @@ TEST(Schedule, PaperDefaultsAtKeySteps) {
   EXPECT_LT(lr_at(o, 400000), lr_at(o, 300000));  // monotone decay
 }
 
-TEST(Schedule, ReleasedCodeWarmupAndNoWarmup) {
-  OptimConfig o;
-  o.warmup_steps = 5000;
+TEST(Schedule, ReleasedCodeScheduleIsTheDefaultAtKeySteps) {
+  OptimConfig o;  // defaults: the released code's 5k warm-up and half-period cosine
+  EXPECT_EQ(o.schedule, LrSchedule::kCode);
+  EXPECT_EQ(o.warmup_steps, 5000);
   EXPECT_DOUBLE_EQ(lr_at(o, 2500), 5e-5);
   EXPECT_DOUBLE_EQ(lr_at(o, 5000), 1e-4);
+  // Half-way through the decay: (1 + cos(pi/2)) / 2 = 1/2, the mean of peak and end (the paper's curve is
+  // still at 5e-5 + 5e-5 sqrt(2)/2 = 8.5e-5 there).
+  EXPECT_NEAR(lr_at(o, 252500), 7.5e-5, 1e-15);
+  // A quarter in: (1 + cos(pi/4)) / 2.
+  EXPECT_NEAR(lr_at(o, 128750), 5e-5 + 5e-5 * (1 + std::sqrt(2.0) / 2) / 2, 1e-15);
+  EXPECT_NEAR(lr_at(o, 500000), 5e-5, 1e-15);
+  EXPECT_NEAR(lr_at(o, 600000), 5e-5, 1e-15);
+  // The half period is flat at both ends of the decay (zero slope), unlike the quarter period at its start.
+  EXPECT_NEAR(lr_at(o, 5001), 1e-4, 1e-12);
+  EXPECT_NEAR(lr_at(o, 499999), 5e-5, 1e-12);
   o.warmup_steps = 0;
   EXPECT_DOUBLE_EQ(lr_at(o, 0), 1e-4);
+}
+
+TEST(Schedule, DescriptionNamesTheShapeAndItsPoints) {
+  OptimConfig o;
+  const auto code = describe_schedule(o);
+  EXPECT_NE(code.find("half-period"), std::string::npos) << code;
+  EXPECT_NE(code.find("5000 steps"), std::string::npos) << code;
+  EXPECT_NE(code.find("7.5e-05"), std::string::npos) << code;  // the mid-point of the decay
+  o.schedule = LrSchedule::kPaper;
+  EXPECT_NE(describe_schedule(o).find("quarter-period"), std::string::npos);
 }
 
 TEST(Optimiser, AdamSettingsAndScheduleAreApplied) {
@@ -45,7 +68,7 @@ TEST(Optimiser, AdamSettingsAndScheduleAreApplied) {
   EXPECT_DOUBLE_EQ(opts.eps(), 1e-7);
   EXPECT_DOUBLE_EQ(opts.weight_decay(), 0.0);
   EXPECT_DOUBLE_EQ(opts.lr(), 0.0);
-  EXPECT_DOUBLE_EQ(apply_schedule(*adam, o, 10000), 1e-4);
+  EXPECT_DOUBLE_EQ(apply_schedule(*adam, o, 5000), 1e-4);  // the end of the released code's warm-up
   EXPECT_DOUBLE_EQ(static_cast<const torch::optim::AdamOptions&>(adam->param_groups()[0].options()).lr(),
                    1e-4);
 }

@@ -60,6 +60,15 @@ TEST(DropToken, PerSampleSubsetsDiffer) {
   EXPECT_EQ(subsets.size(), 4u);  // C(64,16) subsets: a repeat would mean a shared draw
 }
 
+TEST(DropToken, TableRuleCountsFromThePositionTableRows) {
+  // The released code keeps int(keep_rate x table rows): 16 frames at 224 px have 4 x 14 x 14 = 784 tokens,
+  // the default table 8 x 14 x 14 = 1568 rows, so 50% keeps 784, i.e. every token.
+  auto x = torch::randn({2, 784, 4});
+  EXPECT_TRUE(drop_tokens(x, 0.5, DropTokenMode::kSharedPerBatch, 1568).is_same(x));
+  EXPECT_EQ(drop_tokens(x, 0.5, DropTokenMode::kSharedPerBatch).size(1), 392);  // vatt's rule: half of 784
+  EXPECT_EQ(drop_tokens(x, 0.75, DropTokenMode::kPerSample, 1568).size(1), 392);
+}
+
 TEST(DropToken, ZeroRateReturnsTheInput) {
   auto x = numbered_tokens(2, 8, 3);
   EXPECT_TRUE(drop_tokens(x, 0.0, DropTokenMode::kPerSample).is_same(x));

@@ -72,6 +72,61 @@ TEST(Vatt, TinyForwardShapesInTrainingAndEvaluation) {
   EXPECT_TRUE(torch::allclose(model->embed_text(in.text[0]), a.text_vt[0], 1e-5, 1e-6));
 }
 
+TEST(Vatt, OfficialDropoutDefaultsChangeTrainingOnly) {
+  // The default config has every dropout of the released code; eval mode equals a model without any.
+  torch::manual_seed(8);
+  auto c = make_config("tiny", {"droptoken.video=0", "droptoken.audio=0"});
+  ASSERT_TRUE(c.attention_dropout && c.output_dropout);
+  Vatt model(c);
+  Vatt plain(make_config("tiny", {"droptoken.video=0", "droptoken.audio=0", "dropout=0"}));
+  auto in = tiny_inputs(c, 3);
+  torch::NoGradGuard no_grad;
+  model->train();
+  auto a = model->forward(in.video, in.audio, in.text, in.mask);
+  auto b = model->forward(in.video, in.audio, in.text, in.mask);
+  EXPECT_FALSE(torch::allclose(a.video_agg, b.video_agg));
+  EXPECT_FALSE(torch::allclose(a.text_agg, b.text_agg));
+  // Output dropout: a tenth of the AGG features entering the heads are exact zeros.
+  EXPECT_NEAR((a.video_agg == 0).to(torch::kDouble).mean().item<double>(), 0.1, 0.08);
+  // The same weights and BatchNorm statistics (which the training-mode calls above updated) in both.
+  auto src = model->named_parameters();
+  for (auto& p : plain->named_parameters()) p.value().copy_(src[p.key()]);
+  auto bsrc = model->named_buffers();
+  for (auto& q : plain->named_buffers()) q.value().copy_(bsrc[q.key()]);
+  model->eval();
+  plain->eval();
+  auto e = model->forward(in.video, in.audio, in.text, in.mask);
+  auto f = plain->forward(in.video, in.audio, in.text, in.mask);
+  EXPECT_TRUE(torch::allclose(e.video_vt, f.video_vt, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(e.audio_va, f.audio_va, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(e.text_vt, f.text_vt, 1e-5, 1e-6));
+}
+
+TEST(Vatt, OfficialInitIsGlorotUniformWithZeroBiases) {
+  torch::manual_seed(9);
+  Vatt official(make_config("tiny"));
+  Vatt torch_default(make_config("tiny", {"init=torch"}));
+  int kernels = 0;
+  for (const auto& m : official->named_modules()) {
+    torch::Tensor w, bias;
+    if (auto* l = m.value()->as<torch::nn::LinearImpl>()) w = l->weight, bias = l->bias;
+    if (auto* c3 = m.value()->as<torch::nn::Conv3dImpl>()) w = c3->weight, bias = c3->bias;
+    if (auto* c1 = m.value()->as<torch::nn::Conv1dImpl>()) w = c1->weight, bias = c1->bias;
+    if (!w.defined()) continue;
+    ++kernels;
+    const double receptive = static_cast<double>(w[0][0].numel());
+    const double limit = std::sqrt(6.0 / (receptive * static_cast<double>(w.size(0) + w.size(1))));
+    EXPECT_LE(w.abs().max().item<double>(), limit + 1e-7) << m.key();
+    EXPECT_GT(w.abs().max().item<double>(), 0.8 * limit) << m.key();  // fills its range
+    if (bias.defined()) {
+      EXPECT_EQ(bias.abs().max().item<double>(), 0.0) << m.key();
+    }
+  }
+  EXPECT_GT(kernels, 20);
+  // LibTorch's defaults draw non-zero biases.
+  EXPECT_GT(torch_default->heads->named_parameters()["audio_va.bias"].abs().max().item<double>(), 0.0);
+}
+
 TEST(Vatt, DropTokenActsInTrainingOnlyAndSparesTheAggToken) {
   torch::manual_seed(1);
   auto c = make_config("tiny", {"dropout=0", "frames=16", "crop=64"});  // 4 x 4 x 4 = 64 video tokens

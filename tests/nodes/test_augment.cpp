@@ -9,8 +9,9 @@
 namespace vatt::nodes {
 namespace {
 
-TEST(Augment, CropAreaAndAspectStayWithinTheSpecBounds) {
+TEST(Augment, InceptionCropAreaAndAspectStayWithinTheirBounds) {
   AugmentOptions o;
+  o.style = CropStyle::kInception;
   const int H = 240, W = 320;
   int flips = 0, colours = 0;
   const int n = 4000;
@@ -42,6 +43,53 @@ TEST(Augment, CropAreaAndAspectStayWithinTheSpecBounds) {
   // Binomial(4000, p): 4 standard deviations.
   EXPECT_NEAR(flips / static_cast<double>(n), 0.5, 4 * std::sqrt(0.25 / n));
   EXPECT_NEAR(colours / static_cast<double>(n), 0.8, 4 * std::sqrt(0.16 / n));
+}
+
+TEST(Augment, VggCropIsTheShortSideScaledByIndependentJitterInItsBounds) {
+  AugmentOptions o;  // the default style: VGG, jitter [0.8, 1.2] with p 0.8
+  ASSERT_EQ(o.style, CropStyle::kVgg);
+  const int H = 240, W = 320, n = 4000;
+  int unjittered = 0, tall = 0, wide = 0;
+  for (int s = 0; s < n; ++s) {
+    auto d = draw_augment(H, W, o, 77 + s);
+    ASSERT_GE(d.x, 0);
+    ASSERT_GE(d.y, 0);
+    ASSERT_LE(d.x + d.w, W);
+    ASSERT_LE(d.y + d.h, H);
+    // Window side = short side / factor, factor in [0.8, 1.2]; a window taller than the frame is clamped.
+    ASSERT_GE(d.w, std::lround(240 / 1.2)) << s;
+    ASSERT_LE(d.w, std::lround(240 / 0.8)) << s;
+    ASSERT_GE(d.h, std::lround(240 / 1.2)) << s;
+    ASSERT_LE(d.h, 240) << s;
+    unjittered += d.w == 240 && d.h == 240;
+    tall += d.h > d.w;
+    wide += d.w > d.h;
+  }
+  // No jitter with p 0.2 (a jittered draw lands on exactly 240 x 240 rarely).
+  EXPECT_NEAR(unjittered / static_cast<double>(n), 0.2, 4 * std::sqrt(0.16 / n) + 0.01);
+  // Height and width factors are drawn independently: both shapes of window occur often.
+  EXPECT_GT(tall, n / 5);
+  EXPECT_GT(wide, n / 5);
+}
+
+TEST(Augment, ColourRunsSaturationBeforeContrast) {
+  // Two pure colours, saturation 0 and contrast 0. The released code's order (saturation, then contrast)
+  // makes both pixels grey at their maximum (255) and then averages them: 255. Contrast first would average
+  // the channels to (127.5, 127.5, 0) and then take the maximum: 128.
+  uint8_t out2[12];
+  const uint8_t px2[] = {255, 0, 0, 0, 255, 0, 255, 0, 0, 0, 255, 0};  // 2x2 checker of the two colours
+  AugmentDraw e;
+  e.w = 2, e.h = 2, e.colour = true, e.saturation = 0, e.contrast = 0;
+  apply_augment(px2, 1, 2, 2, e, 2, out2);
+  for (uint8_t v : out2) EXPECT_EQ(v, 255);
+  // Values go past 1 between the steps and are clipped once at the end: +40/255 brightness then contrast 0
+  // keeps the mean of (255+40, 0+40, ...) per channel, not of values clipped to 255 first.
+  const uint8_t bw[] = {250, 250, 250, 10, 10, 10, 250, 250, 250, 10, 10, 10};
+  AugmentDraw f;
+  f.w = 2, f.h = 2, f.colour = true, f.brightness = 40.0 / 255.0, f.contrast = 0;
+  apply_augment(bw, 1, 2, 2, f, 2, out2);
+  for (uint8_t v : out2)
+    EXPECT_EQ(v, 170);  // (290 + 50) / 2; clipping first would give (255 + 50) / 2 = 152.5
 }
 
 TEST(Augment, SameSeedSameDrawDifferentSeedsDiffer) {

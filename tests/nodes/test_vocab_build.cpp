@@ -157,5 +157,40 @@ TEST(VocabBuild, APathThatIsNoneOfTheseThrows) {
   EXPECT_EQ(st.skipped_files, 0u);
 }
 
+TEST(VocabBuild, FromWordVectorsInFileOrCorpusOrderCountingWhatTheCorpusLacks) {
+  TempDir dir("vectors");
+  // GloVe-style text vectors: the file's order is the frequency order of the corpus the vectors came from.
+  write(fs::path(dir.path) / "vectors.txt",
+        "the 0.1 0.2\nof 0.3 0.4\ndog 0.5 0.6\n<unk> 0 0\nbeach 0.7 0.8\ncat 0.9 1.0\n");
+  write(fs::path(dir.path) / "a.srt",
+        "1\n00:00:01,000 --> 00:00:02,000\nThe cat, the cat and a zebra.\n\n"
+        "2\n00:00:03,000 --> 00:00:04,000\ncat dog\n");
+  const auto corpus = count_corpus_words(dir.path, nullptr);
+  VectorVocabStats st;
+  const auto v = vocabulary_from_vectors(dir.path + "/vectors.txt", corpus, false, Vocabulary::kMaxSize, &st);
+  ASSERT_EQ(v.size(), 7u);  // <pad>, <unk>, the 5 words (the file's own "<unk>" is not a word)
+  EXPECT_EQ(v.word(2), "the");
+  EXPECT_EQ(v.word(6), "cat");
+  EXPECT_EQ(v.id("zebra"), Vocabulary::kUnk);
+  // Corpus: the x2, cat x3, and, a, zebra, dog = 9 occurrences of 6 words; and, a, zebra lack a vector.
+  EXPECT_EQ(st.corpus_words, 9u);
+  EXPECT_EQ(st.corpus_distinct, 6u);
+  EXPECT_EQ(st.unknown_words, 3u);
+  EXPECT_EQ(st.unknown_distinct, 3u);
+  // Capped in file order: the first three words.
+  const auto small = vocabulary_from_vectors(dir.path + "/vectors.txt", corpus, false, 5);
+  ASSERT_EQ(small.size(), 5u);
+  EXPECT_EQ(small.word(4), "dog");
+  // Corpus order: the corpus's most frequent words with vectors first (cat, the, dog), then the file's rest.
+  const auto ranked = vocabulary_from_vectors(dir.path + "/vectors.txt", corpus, true, 5);
+  ASSERT_EQ(ranked.size(), 5u);
+  EXPECT_EQ(ranked.word(2), "cat");
+  EXPECT_EQ(ranked.word(3), "the");
+  EXPECT_EQ(ranked.word(4), "dog");
+  // A vocabulary saved from vectors loads back the same (the file the checkpoint carries).
+  EXPECT_EQ(Vocabulary::from_text(v.to_text(), "v").word(5), "beach");
+  EXPECT_THROW(vocabulary_from_vectors(dir.path + "/missing.txt", corpus, false, 100), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace vatt::nodes

@@ -117,6 +117,30 @@ TEST(Runtime, OrderRestoredUnderConcurrencyFour) {
   EXPECT_EQ(ordered.node("sink")->gauges.at("received"), 2000);
 }
 
+TEST(Runtime, OrderRestoredTwoHopsAfterAConcurrentNodeWithStragglers) {
+  // A concurrent node whose calls take from 0 to 4 ms, then a serial one, then the ordered port, with edges of
+  // 2: messages overtake a straggler by far more than an edge holds. Were the overtaking messages to keep
+  // their producers' slots while they wait for their turn, `hop` would have no slot left for the straggler
+  // and the run would never finish.
+  const std::string g =
+      "graph: hops\n"
+      "defaults: { queue: 2, errors: log.in }\n"
+      "nodes:\n"
+      "  - { id: src, type: counter, options: { count: 600 } }\n"
+      "  - { id: work, type: passthrough, concurrency: 2, options: { jitter_us: 4000 } }\n"
+      "  - { id: hop, type: passthrough }\n"
+      "  - { id: sink, type: discard, ordered: [in], options: { check_order: true } }\n"
+      "  - { id: log, type: log }\n"
+      "edges:\n"
+      "  - src.out -> work.in\n"
+      "  - work.out -> hop.in\n"
+      "  - hop.out -> sink.in\n";
+  auto m = run_yaml(g);
+  ASSERT_EQ(m.exit_code, 0) << m.failure;
+  EXPECT_EQ(m.node("sink")->gauges.at("received"), 600);
+  EXPECT_EQ(m.node("sink")->gauges.at("order_violations"), 0);
+}
+
 TEST(Runtime, OrderRestoredAcrossMessagesThatFailed) {
   // Failed messages leave gaps in the sequence; the ordered port must not wait for them forever.
   auto m = run_yaml(
