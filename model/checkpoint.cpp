@@ -75,7 +75,7 @@ ModelConfig config_from_text(const std::string& text) {
 }
 
 void save_checkpoint(const std::string& path, const VattImpl& model, const torch::optim::Adam* adam,
-                     int64_t step, const std::string& user_blob) {
+                     int64_t step, const std::string& user_blob, const NegativeBank* negatives) {
   torch::NoGradGuard no_grad;
   torch::serialize::OutputArchive out;
   out.write("format", torch::tensor({kFormatVersion}, torch::kInt64));
@@ -100,6 +100,11 @@ void save_checkpoint(const std::string& path, const VattImpl& model, const torch
     torch::serialize::OutputArchive opt;
     adam->save(opt);
     out.write("optimizer", opt);
+  }
+  if (negatives) {
+    torch::serialize::OutputArchive bank;
+    negatives->save(bank);
+    out.write("negatives", bank);
   }
 
   // POSIX rather than std::filesystem: libtorch.so exports its own std::filesystem symbols, which
@@ -158,7 +163,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
 }
 
 CheckpointMeta load_checkpoint(const std::string& path, VattImpl& model, torch::optim::Adam* adam,
-                               bool restore_rng) {
+                               bool restore_rng, NegativeBank* negatives) {
   auto in = open_archive(path);
   auto meta = read_meta(in, path);
   {
@@ -190,6 +195,10 @@ CheckpointMeta load_checkpoint(const std::string& path, VattImpl& model, torch::
           if (s.max_exp_avg_sq().defined()) s.max_exp_avg_sq(s.max_exp_avg_sq().to(p.device()));
         }
       }
+  }
+  if (negatives) {
+    torch::serialize::InputArchive bank;
+    if (in.try_read("negatives", bank)) negatives->load(bank, "checkpoint " + path);
   }
   if (restore_rng) {
     {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "model/config.h"
+#include "model/negatives.h"
 #include "model/vatt.h"
 
 namespace vatt::model {
@@ -37,8 +38,10 @@ struct CheckpointMeta {
 /// Durability: the archive goes to "<path>.tmp.<pid>" in the same directory, is fsync'ed, renamed over `path`
 /// and the directory is fsync'ed, so a crash at any point leaves either the previous file or the new one,
 /// never a torn one. Throws std::runtime_error naming the path on any I/O failure.
+/// `negatives` (may be null): the hard-negative memory bank, saved with the rest.
 void save_checkpoint(const std::string& path, const VattImpl& model, const torch::optim::Adam* adam,
-                     int64_t step, const std::string& user_blob = {});
+                     int64_t step, const std::string& user_blob = {},
+                     const NegativeBank* negatives = nullptr);
 
 /// Reads only the metadata (config, step, blob) of a checkpoint: enough to build the model (`Vatt(config)`)
 /// and the optimiser before `load_checkpoint`. Throws std::runtime_error naming the path.
@@ -49,8 +52,9 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 /// parameters in the same order) and, when `restore_rng`, the RNG state. After a load the next random draw
 /// equals the draw that followed the save. Returns the metadata. Throws std::runtime_error naming the path
 /// and the tensor when one is missing or mis-shaped.
+/// `negatives` (may be null) gets the saved memory bank; a checkpoint without one leaves it as it is.
 CheckpointMeta load_checkpoint(const std::string& path, VattImpl& model, torch::optim::Adam* adam,
-                               bool restore_rng = true);
+                               bool restore_rng = true, NegativeBank* negatives = nullptr);
 
 /// The canonical name of the checkpoint of `step` in `dir`: "<dir>/ckpt-<step, 12 digits>.pt".
 std::string checkpoint_path(const std::string& dir, int64_t step);

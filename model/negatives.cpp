@@ -52,4 +52,26 @@ void NegativeBank::add(const torch::Tensor& entries, const torch::Tensor& source
   filled_ = std::min(filled_ + n, capacity_);
 }
 
+void NegativeBank::save(torch::serialize::OutputArchive& out) const {
+  out.write("bank", bank_);
+  out.write("sources", sources_);
+  out.write("cursor", torch::tensor({next_, filled_}, torch::kInt64));
+}
+
+void NegativeBank::load(torch::serialize::InputArchive& in, const std::string& origin) {
+  torch::Tensor bank, sources, cursor;
+  in.read("bank", bank);
+  in.read("sources", sources);
+  in.read("cursor", cursor);
+  if (bank.sizes() != bank_.sizes() || sources.sizes() != sources_.sizes() || cursor.numel() != 2)
+    throw std::runtime_error(origin + ": the saved negatives bank is " + c10::str(bank.sizes()) +
+                             ", this run's " + c10::str(bank_.sizes()) +
+                             " (train.negatives_memory and the head width must match)");
+  torch::NoGradGuard no_grad;
+  bank_.copy_(bank);
+  sources_.copy_(sources);
+  next_ = cursor[0].item<int64_t>();
+  filled_ = cursor[1].item<int64_t>();
+}
+
 }  // namespace vatt::model

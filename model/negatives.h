@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 
 namespace vatt::model {
 
@@ -29,6 +30,12 @@ class NegativeBank {
 
   int64_t size() const { return filled_; }
   int64_t k() const { return k_; }
+
+  /// The entries and the write cursor, for a checkpoint (model/checkpoint.h).
+  void save(torch::serialize::OutputArchive& out) const;
+  /// Restores what `save` wrote. Throws std::runtime_error naming `origin` when the saved bank has another
+  /// capacity or dimension.
+  void load(torch::serialize::InputArchive& in, const std::string& origin);
 
  private:
   int64_t capacity_, k_;

@@ -100,7 +100,7 @@ std::optional<std::string> Trainer::resume() {
   if (m.opts.checkpoint_dir.empty()) return std::nullopt;
   auto path = latest_checkpoint(m.opts.checkpoint_dir);
   if (!path) return std::nullopt;
-  auto meta = load_checkpoint(*path, *m.model, m.adam.get(), /*restore_rng=*/true);
+  auto meta = load_checkpoint(*path, *m.model, m.adam.get(), /*restore_rng=*/true, m.bank.get());
   m.step = meta.step;
   return meta.user_blob;
 }
@@ -144,7 +144,7 @@ std::string Trainer::checkpoint(const std::string& blob) {
   if (m.opts.checkpoint_dir.empty() || m.opts.rank != 0) return "";
   std::filesystem::create_directories(m.opts.checkpoint_dir);
   const auto path = checkpoint_path(m.opts.checkpoint_dir, m.step);
-  save_checkpoint(path, *m.model, m.adam.get(), m.step, blob);
+  save_checkpoint(path, *m.model, m.adam.get(), m.step, blob, m.bank.get());
   return path;
 }
 

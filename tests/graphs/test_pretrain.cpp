@@ -70,6 +70,62 @@ TEST(PretrainGraph, TrainsCheckpointsAndResumesWithoutRepeatingASteps) {
   fs::remove_all(dir);
 }
 
+TEST(PretrainGraph, WordVectorsGiveTheVocabularyAndAFrozenEmbedding) {
+  const std::string dir = temp_path("pretrain-vectors");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // A GloVe-style file of 24-d vectors (the embedding takes the file's width, not the config's 16): a few
+  // common words and some the narrations never say.
+  const std::string vectors = dir + "/vectors.txt";
+  {
+    std::ofstream out(vectors);
+    const char* words[] = {"the", "a", "is", "this", "of", "zebra", "quartz", "and", "to", "in"};
+    int i = 0;
+    for (const char* w : words) {
+      out << w;
+      for (int j = 0; j < 24; ++j) out << ' ' << 0.01 * (i + 1) * (j % 5 - 2);
+      out << '\n';
+      ++i;
+    }
+  }
+  const std::string vocab = dir + "/vocab.txt", ckpt = dir + "/ckpt";
+  auto r = run_vatt({"run",        std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml",
+                     "--progress", "0",
+                     "--set",      "src.uri=" + media_dir(),
+                     "--set",      "src.asr=off",
+                     "--set",      "tok.vocab=" + vocab,
+                     "--set",      "tok.word_vectors=" + vectors,
+                     "--set",      "train.word_vectors=" + vectors,
+                     "--set",      "train.checkpoint_dir=" + ckpt,
+                     "--set",      "train.steps=2",
+                     "--set",      "batch.size=2",
+                     "--set",      "train.threads=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("vocabulary " + vocab + " from the word vectors " + vectors +
+                          " (file order): 12 entries"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("have no vector and become <unk>"), std::string::npos) << r.output;
+  EXPECT_NE(
+      r.output.find("word embedding from " + vectors + ": 10 of 12 vocabulary words have a vector (frozen)"),
+      std::string::npos)
+      << r.output;
+  // The vocabulary is the file's, in its order, after <pad> and <unk>.
+  std::ifstream in(vocab);
+  std::string header, first;
+  std::getline(in, header);
+  std::getline(in, first);
+  EXPECT_EQ(first.substr(0, first.find('\t')), "the");
+  // Frozen: the word embedding in the last checkpoint is still the file's vectors (row 2 = "the").
+  for (const auto& [name, v] : model::read_checkpoint_parameters(ckpt + "/ckpt-000000000002.pt"))
+    if (name == "text.embedding.weight") {
+      ASSERT_EQ(v.size(), 12u * 24u);
+      for (int j = 0; j < 24; ++j)
+        EXPECT_FLOAT_EQ(v[2 * 24 + j], static_cast<float>(0.01 * (j % 5 - 2))) << j;
+    }
+  fs::remove_all(dir);
+}
+
 TEST(PretrainGraph, ABatchThatDoesNotFitTheModelIsAnErrorNamingTheShapes) {
   const std::string dir = temp_path("pretrain-bad");
   fs::remove_all(dir);

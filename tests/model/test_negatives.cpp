@@ -1,7 +1,9 @@
 // Hard negatives (beyond the paper): the memory bank's selection and their place in the MIL-NCE denominator.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <set>
 
 #include "model/loss.h"
@@ -120,6 +122,36 @@ TEST(HardNegatives, TheTrainerUsesTheBankFromTheSecondStepOn) {
   const double lp = plain.step(b2).mil_nce, lh = hard.step(b2).mil_nce;
   EXPECT_TRUE(std::isfinite(lh));
   EXPECT_GT(lh, lp);
+}
+
+TEST(HardNegatives, TheBankIsCheckpointedSoAResumedRunTakesTheSameStep) {
+  char tmpl[] = "/tmp/vatt_negatives_XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  TrainerOptions o;
+  o.config = "tiny";
+  o.overrides = {"dropout=0", "droptoken.video=0", "droptoken.audio=0"};
+  o.precision = "fp32";
+  o.device = "cpu";
+  o.threads = 2;
+  o.audio_noise = 0;
+  o.steps = 10;
+  o.warmup = 0;
+  o.hard_negatives = 4;
+  o.checkpoint_dir = dir;
+  const auto b1 = random_host_batch(6, 1), b2 = random_host_batch(6, 2);
+  double uninterrupted = 0;
+  {
+    Trainer t(o);
+    t.step(b1);
+    t.checkpoint("");  // the bank holds b1's texts now
+    uninterrupted = t.step(b2).mil_nce;
+  }
+  Trainer resumed(o);
+  ASSERT_TRUE(resumed.resume().has_value());
+  // The same step as the run that went on: b1's texts are in the restored bank (an empty one would give the
+  // plain loss, lower).
+  EXPECT_DOUBLE_EQ(resumed.step(b2).mil_nce, uninterrupted);
+  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace
