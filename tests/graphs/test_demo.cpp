@@ -45,18 +45,18 @@ TEST(DemoChain, PretrainingOnNarratedVideosLowersTheLossAndRetrievesAboveChance)
 
   auto train =
       run_vatt({"run", graphs + "pretrain.yaml", "--progress", "0", "--set", "src.uri=" + db, "--set",
-                "train.checkpoint_dir=" + ckpt, "--set", "train.steps=240", "--set", "batch.size=24", "--set",
+                "train.checkpoint_dir=" + ckpt, "--set", "train.steps=360", "--set", "batch.size=24", "--set",
                 "train.log_every=1", "--set", "train.checkpoint_every=0", "--metrics", dir + "/train.json"});
   ASSERT_EQ(train.exit_code, 0) << train.output;
   // The vocabulary was built from the store's transcripts before the first step.
   EXPECT_NE(train.output.find("built vocabulary " + ckpt + "/vocab.txt from " + db), std::string::npos)
       << train.output;
   std::vector<double> losses;
-  const std::regex re("step [0-9]+/240 loss ([0-9.]+)");
+  const std::regex re("step [0-9]+/360 loss ([0-9.]+)");
   for (auto it = std::sregex_iterator(train.output.begin(), train.output.end(), re);
        it != std::sregex_iterator(); ++it)
     losses.push_back(std::stod((*it)[1]));
-  ASSERT_EQ(losses.size(), 240u) << train.output;
+  ASSERT_EQ(losses.size(), 360u) << train.output;
   double first = 0, last = 0;
   for (int i = 0; i < 20; ++i) {
     first += losses[static_cast<size_t>(i)] / 20;
@@ -87,7 +87,8 @@ TEST(DemoChain, PretrainingOnNarratedVideosLowersTheLossAndRetrievesAboveChance)
               last, score["t2v"]["R@5"].get<double>(), score["v2t"]["R@5"].get<double>(),
               score["v2a"]["R@5"].get<double>(), score["a2v"]["R@5"].get<double>(),
               score["t2v"]["chance_R@5"].get<double>());
-  // 240 steps are a fraction of the demo's training; well above chance is still expected.
+  // 360 steps are a quarter of the demo's training (which, with the released code's dropout, pairs audio
+  // and video more slowly than text and video); well above chance is still expected.
   EXPECT_GT(score["t2v"]["R@5"].get<double>(), 2 * score["t2v"]["chance_R@5"].get<double>()) << eval.output;
   EXPECT_GT(score["v2a"]["R@5"].get<double>(), 2 * score["v2a"]["chance_R@5"].get<double>()) << eval.output;
   fs::remove_all(dir);
