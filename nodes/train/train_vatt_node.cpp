@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "model/trainer.h"
@@ -131,6 +132,7 @@ class TrainNode final : public pipeline::Node {
                      ? fmt::format(", worker {} of {} (data parallel)", opts_.rank, opts_.world_size)
                      : std::string());
     spdlog::info("train: {}", trainer_->schedule());
+    open_steps_log();
     if (!o.word_vectors.empty())
       spdlog::info("train: word embedding from {}: {} of {} vocabulary words have a vector{}", o.word_vectors,
                    trainer_->word_vectors_found(), o.vocab_words.size(),
@@ -212,10 +214,12 @@ class TrainNode final : public pipeline::Node {
     }
     const int64_t done = trainer_->steps_done();
     if (s.skipped) spdlog::warn("train: step {} skipped: loss is not finite", s.step);
-    if (log_every_ > 0 && !s.skipped && (done % log_every_ == 0 || done == 1))
+    if (log_every_ > 0 && !s.skipped && (done % log_every_ == 0 || done == 1)) {
       spdlog::info(
           "train: step {}/{} loss {:.4f} (nce {:.4f}, mil-nce {:.4f}) lr {:.3g} grad-norm {:.3g} {:.0f} ms",
           done, trainer_->total_steps(), s.loss, s.nce, s.mil_nce, s.lr, s.grad_norm, s.ms);
+      log_step(done, s);
+    }
     if (opts_.checkpoint_every > 0 && done % opts_.checkpoint_every == 0 && !s.skipped) save();
     if (done >= trainer_->total_steps()) {
       done_ = true;
@@ -262,6 +266,51 @@ class TrainNode final : public pipeline::Node {
   void finish_call() {
     last_end_ = Clock::now();
     have_last_ = true;
+  }
+
+  // CHECKPOINT_DIR/steps.jsonl: one JSON object per logged step, for reports. A resumed run first drops the
+  // lines of steps after its checkpoint (logged before a crash, trained again now), so no step appears twice;
+  // a fresh run starts the file anew. Rank 0 only, like the checkpoints.
+  void open_steps_log() {
+    if (opts_.checkpoint_dir.empty() || opts_.rank != 0) return;
+    std::filesystem::create_directories(opts_.checkpoint_dir);
+    const std::string path = opts_.checkpoint_dir + "/steps.jsonl";
+    std::string kept;
+    if (resumed_at_ > 0) {
+      std::ifstream in(path);
+      for (std::string line; std::getline(in, line);) {
+        auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
+            j["step"].get<int64_t>() <= resumed_at_)
+          kept += line + "\n";  // a torn last line (a crash mid-write) does not parse and is dropped
+      }
+    }
+    {
+      std::ofstream out(path + ".tmp", std::ios::trunc);
+      out << kept;
+    }
+    std::filesystem::rename(path + ".tmp", path);
+    steps_log_.open(path, std::ios::app);
+  }
+
+  void log_step(int64_t done, const model::TrainerStep& s) {
+    if (!steps_log_.is_open()) return;
+    nlohmann::json j;
+    const double wall = std::chrono::duration<double>(Clock::now() - start_).count();
+    j["step"] = done;
+    j["loss"] = s.loss;
+    j["nce"] = s.nce;
+    j["mil_nce"] = s.mil_nce;
+    j["lr"] = s.lr;
+    j["grad_norm"] = s.grad_norm;
+    j["step_ms"] = s.ms;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      j["clips_per_s"] = wall > 0 ? static_cast<double>(clips_) / wall : 0.0;
+      j["data_wait"] = wall > 0 ? wait_s_ / wall : 0.0;
+    }
+    steps_log_ << j.dump() << '\n';
+    steps_log_.flush();
   }
 
   // The blob stored with each checkpoint: the data cursor, and what a user of the model needs besides the
@@ -359,6 +408,7 @@ class TrainNode final : public pipeline::Node {
   // Read positions (Clip::position): the one after the last clip trained on, and the checkpoint's.
   uint64_t next_position_ = Clip::kNoPosition, resume_position_ = Clip::kNoPosition;
   bool by_position_ = false;
+  std::ofstream steps_log_;
   bool done_ = false;
   std::string fatal_;
   Clock::time_point start_, last_end_;

@@ -20,6 +20,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The steps of CHECKPOINT_DIR/steps.jsonl in file order; every line must carry the report's fields.
+std::vector<int> logged_steps_file(const std::string& ckpt) {
+  std::vector<int> steps;
+  std::ifstream in(ckpt + "/steps.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* k :
+         {"step", "loss", "nce", "mil_nce", "lr", "grad_norm", "step_ms", "clips_per_s", "data_wait"})
+      EXPECT_TRUE(j.contains(k)) << k << " missing in " << line;
+    steps.push_back(j["step"].get<int>());
+  }
+  return steps;
+}
+
 TEST(PretrainGraph, TrainsCheckpointsAndResumesWithoutRepeatingASteps) {
   const std::string dir = temp_path("pretrain");
   fs::remove_all(dir);
@@ -61,6 +75,8 @@ TEST(PretrainGraph, TrainsCheckpointsAndResumesWithoutRepeatingASteps) {
     EXPECT_EQ(second.output.find("step " + std::to_string(s) + "/5 "), std::string::npos) << second.output;
   EXPECT_NE(second.output.find("step 4/5 "), std::string::npos) << second.output;
   EXPECT_GE(read_json(metrics)["nodes"]["train"]["step"].get<int>(), 4);
+  // The step log: every step once, across the resume, with the figures a report needs.
+  EXPECT_EQ(logged_steps_file(ckpt), (std::vector<int>{1, 2, 3, 4, 5}));
 
   // The same command once more: the run is complete, so nothing is trained (no step 6 of 5).
   auto third = run(5);
@@ -220,6 +236,10 @@ TEST(PretrainGraph, KillNineMidRunResumesFromTheLastCheckpointWithoutRepeatingAS
   EXPECT_EQ(after.back(), 400);
   for (size_t i = 1; i < after.size(); ++i) EXPECT_EQ(after[i], after[i - 1] + 1);
   EXPECT_TRUE(fs::exists(ckpt + "/ckpt-000000000400.pt"));
+  // The step log lost the steps the kill undid and has each of the 400 once, in order.
+  const auto file = logged_steps_file(ckpt);
+  ASSERT_EQ(file.size(), 400u);
+  for (size_t i = 0; i < file.size(); ++i) ASSERT_EQ(file[i], static_cast<int>(i) + 1);
   fs::remove_all(dir);
 }
 
