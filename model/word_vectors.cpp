@@ -25,9 +25,8 @@ std::vector<std::string> split(const std::string& line) {
 
 // Calls `entry(word, values_or_null, where)` for every vector in the file; `values` is null when
 // `want_values` is false (the word list needs no parsing of numbers). Stops when `entry` returns false.
-void scan(const std::string& path, bool want_values,
+void scan(const std::string& path, const WordVectorFormat& f, bool want_values,
           const std::function<bool(const std::string&, const float*, const std::string&)>& entry) {
-  const WordVectorFormat f = inspect_word_vectors(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open word-vector file '" + path + "'");
   std::string line;
@@ -117,7 +116,7 @@ WordVectorFormat inspect_word_vectors(const std::string& path) {
 std::vector<std::string> word_vector_words(const std::string& path, size_t max_words) {
   std::vector<std::string> words;
   std::unordered_set<std::string> seen;
-  scan(path, false, [&](const std::string& w, const float*, const std::string&) {
+  scan(path, inspect_word_vectors(path), false, [&](const std::string& w, const float*, const std::string&) {
     if (w != "<pad>" && w != "<unk>" && seen.insert(w).second) words.push_back(w);
     return words.size() < max_words;
   });
@@ -139,7 +138,7 @@ WordVectorTable read_word_vectors(const std::string& path, const std::vector<std
   t.dim = f.dim;
   t.values.assign(vocab.size() * static_cast<size_t>(f.dim), 0.0f);
   t.found.assign(vocab.size(), 0);
-  scan(path, true, [&](const std::string& w, const float* v, const std::string&) {
+  scan(path, f, true, [&](const std::string& w, const float* v, const std::string&) {
     ++t.entries;
     auto it = w == "<pad>" || w == "<unk>" ? ids.end() : ids.find(w);  // vatt's ids 0 and 1 keep their rows
     if (it != ids.end() && !t.found[it->second]) {

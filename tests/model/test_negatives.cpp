@@ -102,7 +102,8 @@ HostBatch random_host_batch(int64_t b, int seed) {
   return h;
 }
 
-TEST(HardNegatives, TheTrainerUsesTheBankFromTheSecondStepOn) {
+// tiny without any random draw (dropout, DropToken, audio noise), so that two trainers compare step for step.
+TrainerOptions deterministic_tiny() {
   TrainerOptions o;
   o.config = "tiny";
   o.overrides = {"dropout=0", "droptoken.video=0", "droptoken.audio=0"};
@@ -112,6 +113,11 @@ TEST(HardNegatives, TheTrainerUsesTheBankFromTheSecondStepOn) {
   o.audio_noise = 0;
   o.steps = 10;
   o.warmup = 0;
+  return o;
+}
+
+TEST(HardNegatives, TheTrainerUsesTheBankFromTheSecondStepOn) {
+  TrainerOptions o = deterministic_tiny();
   auto h = o;
   h.hard_negatives = 4;
   Trainer plain(o), hard(h);
@@ -127,15 +133,7 @@ TEST(HardNegatives, TheTrainerUsesTheBankFromTheSecondStepOn) {
 TEST(HardNegatives, TheBankIsCheckpointedSoAResumedRunTakesTheSameStep) {
   char tmpl[] = "/tmp/vatt_negatives_XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
-  TrainerOptions o;
-  o.config = "tiny";
-  o.overrides = {"dropout=0", "droptoken.video=0", "droptoken.audio=0"};
-  o.precision = "fp32";
-  o.device = "cpu";
-  o.threads = 2;
-  o.audio_noise = 0;
-  o.steps = 10;
-  o.warmup = 0;
+  TrainerOptions o = deterministic_tiny();
   o.hard_negatives = 4;
   o.checkpoint_dir = dir;
   const auto b1 = random_host_batch(6, 1), b2 = random_host_batch(6, 2);
