@@ -68,9 +68,16 @@ Trainer::Trainer(const TrainerOptions& o) : impl_(std::make_unique<Impl>()) {
       throw std::invalid_argument("word_vectors: the vocabulary has " + std::to_string(o.vocab_words.size()) +
                                   " words but the word embedding " + std::to_string(m.config.vocab_size) +
                                   " rows");
-    const auto wv = load_word_vectors(o.word_vectors, o.vocab_words, m.config.word_dim);
-    m.model->text->set_word_vectors(wv, o.freeze_words);
-    m.vectors_found = wv.found_count;
+    if (o.checkpoint_dir.empty() || !latest_checkpoint(o.checkpoint_dir)) {
+      const auto wv = load_word_vectors(o.word_vectors, o.vocab_words, m.config.word_dim);
+      m.model->text->set_word_vectors(wv, o.freeze_words);
+      m.vectors_found = wv.found_count;
+    } else if (o.freeze_words) {
+      // Resuming: the checkpoint holds the embedding (vectors included); reading the file again would be
+      // wasted start-up time (word2vec files run to gigabytes). Only the freeze is re-applied.
+      m.model->text->embedding->weight.set_requires_grad(false);
+      m.vectors_found = -1;
+    }
   }
   m.model->to(torch::Device(m.dev.device));
   if (o.world_size > 1) {

@@ -97,7 +97,8 @@ class Trainer {
   int64_t crop() const;
   int64_t audio_samples() const;
   int64_t vocab_size() const;
-  /// Vocabulary words that got a vector from `word_vectors` (0 without a file).
+  /// Vocabulary words that got a vector from `word_vectors` (0 without a file, -1 when resuming: the
+  /// checkpoint's embedding is used and the file is not read).
   int64_t word_vectors_found() const;
   int rank() const;
   int world_size() const;

@@ -133,10 +133,13 @@ class TrainNode final : public pipeline::Node {
                      : std::string());
     spdlog::info("train: {}", trainer_->schedule());
     open_steps_log();
-    if (!o.word_vectors.empty())
+    if (!o.word_vectors.empty() && trainer_->word_vectors_found() >= 0)
       spdlog::info("train: word embedding from {}: {} of {} vocabulary words have a vector{}", o.word_vectors,
                    trainer_->word_vectors_found(), o.vocab_words.size(),
                    o.freeze_words ? " (frozen)" : " (trained on)");
+    else if (!o.word_vectors.empty())
+      spdlog::info("train: word embedding from the checkpoint (from {}{})", o.word_vectors,
+                   o.freeze_words ? ", frozen" : "");
   }
 
   void process(int, const pipeline::Message& in, pipeline::Emitter& out) override {

@@ -139,6 +139,29 @@ TEST(PretrainGraph, WordVectorsGiveTheVocabularyAndAFrozenEmbedding) {
       for (int j = 0; j < 24; ++j)
         EXPECT_FLOAT_EQ(v[2 * 24 + j], static_cast<float>(0.01 * (j % 5 - 2))) << j;
     }
+  // Resumed (a larger train.steps): the embedding comes from the checkpoint, the file is not read again, and
+  // it stays frozen.
+  auto again = run_vatt({"run",        std::string(VATT_SOURCE_DIR) + "/graphs/pretrain.yaml",
+                         "--progress", "0",
+                         "--set",      "src.uri=" + media_dir(),
+                         "--set",      "src.asr=off",
+                         "--set",      "tok.vocab=" + vocab,
+                         "--set",      "tok.word_vectors=" + vectors,
+                         "--set",      "train.word_vectors=" + vectors,
+                         "--set",      "train.checkpoint_dir=" + ckpt,
+                         "--set",      "train.steps=3",
+                         "--set",      "batch.size=2",
+                         "--set",      "train.threads=1"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("word embedding from the checkpoint (from " + vectors + ", frozen)"),
+            std::string::npos)
+      << again.output;
+  for (const auto& [name, v] : model::read_checkpoint_parameters(ckpt + "/ckpt-000000000003.pt"))
+    if (name == "text.embedding.weight") {
+      for (int j = 0; j < 24; ++j) {
+        EXPECT_FLOAT_EQ(v[2 * 24 + j], static_cast<float>(0.01 * (j % 5 - 2))) << j;
+      }
+    }
   fs::remove_all(dir);
 }
 
