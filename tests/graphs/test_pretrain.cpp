@@ -365,7 +365,10 @@ TEST(PretrainGraph, TwoGlooWorkersTakeTheSameStepAsOneWorkerOnTheCombinedBatch) 
   ASSERT_TRUE(fs::exists(dir + "/two/ckpt-000000000001.pt")) << two.output;
   const double l1 = first_loss(one.output), l2 = first_loss(two.output);
   ASSERT_GT(l1, 0) << one.output;
-  EXPECT_NEAR(l1, l2, 2e-4) << "the global batch's loss equals the combined batch's";
+  // Printed to 4 decimals (up to 1e-4 of rounding), and synchronised BatchNorm takes its variance as
+  // E[x^2] - E[x]^2 of sums gathered from the workers in fp32 where one process computes it in two passes:
+  // CI saw 4.5119 against 4.5121. The weights below are the exact check.
+  EXPECT_NEAR(l1, l2, 5e-4) << "the global batch's loss equals the combined batch's";
   expect_same_step(dir + "/one/ckpt-000000000001.pt", dir + "/two/ckpt-000000000001.pt", 0.001);
   fs::remove_all(dir);
 }
