@@ -1,8 +1,12 @@
 // Text normalisation and vocabulary: deterministic builds, strict loading.
 #include "nodes/train/vocab.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -123,14 +127,21 @@ std::string Vocabulary::to_text() const {
 }
 
 void Vocabulary::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
+  // A temporary name of this process and call: data-parallel workers build the same vocabulary and save it
+  // to the same path at once (a shared ".tmp" made the slower one's rename fail); the last rename wins, and
+  // every one of them is the whole file.
+  static std::atomic<uint64_t> calls{0};
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(calls.fetch_add(1));
   {
     std::ofstream out(tmp);
     out << to_text();
     if (!out) throw std::runtime_error(tmp + ": cannot write vocabulary");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
     throw std::runtime_error(path + ": cannot replace vocabulary");
+  }
 }
 
 int32_t Vocabulary::id(const std::string& word) const {
