@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "model/device.h"
+
 namespace vatt::model {
 
 std::vector<float> low_rank_probe(const std::vector<float>& train_x, const std::vector<int>& train_y,
@@ -26,8 +28,7 @@ std::vector<float> low_rank_probe(const std::vector<float>& train_x, const std::
                                   std::to_string(classes) + ")");
   if (o.components < 1 || o.keep <= 0 || o.keep > 1 || o.batch < 1 || o.epochs < 1)
     throw std::invalid_argument("low_rank_probe: components, batch and epochs must be >= 1, keep in (0, 1]");
-  if (o.threads > 0) torch::set_num_threads(o.threads);
-  torch::NoGradGuard outer_off;  // re-enabled below for the training graph only
+  select_device("cpu", o.threads);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
   const auto x = torch::from_blob(const_cast<float*>(train_x.data()), {n_train, dim}, f32).clone();
@@ -48,7 +49,6 @@ std::vector<float> low_rank_probe(const std::vector<float>& train_x, const std::
           torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64)).slice(0, 0, keep);
       auto mask = torch::zeros({n}, f32);
       mask.index_fill_(0, chosen, static_cast<float>(scale));
-      torch::AutoGradMode on(true);
       const auto logits = (x.index_select(0, idx).mm(u) * mask).mm(v) + b;
       const auto loss = torch::nn::functional::cross_entropy(logits, y.index_select(0, idx));
       adam.zero_grad();
@@ -59,6 +59,7 @@ std::vector<float> low_rank_probe(const std::vector<float>& train_x, const std::
   const int64_t n_test = static_cast<int64_t>(test_x.size()) / dim;
   std::vector<float> out(static_cast<size_t>(n_test) * static_cast<size_t>(classes));
   if (n_test == 0) return out;
+  torch::NoGradGuard no_grad;
   const auto xt = torch::from_blob(const_cast<float*>(test_x.data()), {n_test, dim}, f32);
   const auto logits = (xt.mm(u).mm(v) + b).contiguous();
   std::copy(logits.data_ptr<float>(), logits.data_ptr<float>() + out.size(), out.begin());

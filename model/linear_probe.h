@@ -16,7 +16,7 @@ struct LowRankOptions {
   int batch = 64;
   int epochs = 200;  ///< passes over the training rows
   uint64_t seed = 0;
-  int threads = 1;  ///< LibTorch intra-op threads (0 = all cores)
+  int threads = 1;  ///< LibTorch intra-op threads (0 = all cores), set through select_device
 };
 
 /// Trains on `train_x` (rows of `dim` floats, already standardised by the caller) with labels in
