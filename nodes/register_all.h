@@ -34,5 +34,7 @@ void register_embed(pipeline::Registry& registry);
 void register_embedding_store(pipeline::Registry& registry);
 void register_mine_pairs(pipeline::Registry& registry);
 void register_retrieval_eval(pipeline::Registry& registry);
+void register_linear_probe(pipeline::Registry& registry);
+void register_zeroshot_eval(pipeline::Registry& registry);
 
 }  // namespace vatt::nodes

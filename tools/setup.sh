@@ -14,10 +14,10 @@ py_extras=(safetensors==0.5.3 numpy==2.2.6)
 
 # Every Debian package the project builds, tests or runs with. Keep sorted; README lists why each is here.
 packages=(
-  ccache chromium cmake espeak-ng g++ gstreamer1.0-libav gstreamer1.0-plugins-bad gstreamer1.0-plugins-base
+  ccache chromium cmake espeak-ng fonts-dejavu-core g++ gstreamer1.0-libav gstreamer1.0-plugins-bad gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-pocketsphinx gstreamer1.0-tools libbenchmark-dev
   libboost-program-options-dev libcpp-httplib-dev libfaiss-dev libfmt-dev libgstreamer-plugins-base1.0-dev libgstreamer1.0-dev
-  libgstrtspserver-1.0-dev libgtest-dev liblinear-dev libopenblas-openmp-dev libpocketsphinx-dev librocksdb-dev libspdlog-dev libtbb-dev libyaml-cpp-dev
+  libgstrtspserver-1.0-dev libgtest-dev liblinear-dev libopenblas-openmp-dev libpocketsphinx-dev librocksdb-dev librsvg2-dev libspdlog-dev libtbb-dev libyaml-cpp-dev
   ninja-build nlohmann-json3-dev opencv-doc pkg-config pocketsphinx-en-us pocketsphinx-testdata python3-venv
 )
 

@@ -66,11 +66,23 @@ bool ClipAssembler::emit_ready(const std::function<bool(Clip&&)>& sink) {
     const int64_t n0 = plan_.start_of(next_);
     if (n0 < 0) return false;
     const int64_t s0 = plan_.sample_of(n0);
+    // pad_short: the first clip of a source that ended before it filled is padded (last frame repeated,
+    // silence after the audio); at least one frame (with video) or one sample must have come.
+    const bool pad = plan_.pad_short() && next_ == 0 && emitted_ == 0;
     if (has_video_) {
-      if (fnext_ < n0 + T) return !video_ended_;
+      if (fnext_ < n0 + T) {
+        if (!video_ended_) return true;
+        if (!pad || frames_.empty()) return false;
+        if (has_audio_ && !audio_ended_ && anext_ < s0 + S) return true;  // the audio may still come
+        while (fnext_ < n0 + T) {
+          frames_.push_back(frames_.back());
+          ++fnext_;
+        }
+      }
       if (has_audio_ && anext_ < s0 + S && !audio_ended_) return true;
     } else if (anext_ < s0 + S) {
-      return !audio_ended_;
+      if (!audio_ended_) return true;
+      if (!pad || anext_ <= s0) return false;
     }
     Clip c;
     c.clip_index = next_;

@@ -5,7 +5,9 @@
 // ClipPlan, whatever arrives. Frames are placed by index (a skipped index repeats the previous frame; frames
 // before the next pending clip are dropped); audio is placed by position (a gap is filled with silence, an
 // overlap is dropped, jitter of one sample is ignored), so a clip's sample count is exact whatever the source
-// rate, encoder priming or timestamp gaps. Memory: only what a pending clip still needs is kept.
+// rate, encoder priming or timestamp gaps. Memory: only what a pending clip still needs is kept. With the
+// plan's pad_short, a source that ends before its first clip is full still gives that clip: the last frame
+// repeated to T frames, silence after the audio.
 #pragma once
 
 #include <cstdint>

@@ -19,13 +19,17 @@ ClipPlan::ClipPlan(const DecodeOptions& opt, const std::string& uri)
       clips_per_source_(opt.clips_per_source),
       planned_(opt.sampling != "all"),
       random_(opt.sampling == "random"),
+      pad_short_(opt.pad_short),
       seed_(opt.seed ^ fnv1a64(uri)) {}
 
 void ClipPlan::set_duration_ns(int64_t duration_ns) {
   starts_.clear();
   const auto F = static_cast<int64_t>(std::floor(static_cast<double>(duration_ns) * fps_ / 1e9 + 1e-6));
   const int64_t T = frames_, K = clips_per_source_;
-  if (F < T) return;  // shorter than one clip: no clip
+  if (F < T) {  // shorter than one clip: no clip, or one to pad
+    if (pad_short_) starts_.push_back(0);
+    return;
+  }
   if (!random_) {
     for (int64_t j = 0; j < K; ++j) starts_.push_back(K == 1 ? (F - T) / 2 : (F - T) * j / (K - 1));
   } else {

@@ -6,7 +6,8 @@
 //   sampling all:     n_k = k * stride (open-ended: a live or unknown-length source works too)
 //   sampling uniform: K starts evenly spaced over [0, F - T] (F = frames in the source; K = 1: the middle)
 //   sampling random:  K starts drawn from [0, F - T], seeded by seed ^ hash(uri), sorted
-// max_clips caps all three.
+// max_clips caps all three. With pad_short a source shorter than one clip (F < T) has the one clip n_0 = 0,
+// which the assembler pads when the streams end.
 #pragma once
 
 #include <cstdint>
@@ -34,12 +35,13 @@ class ClipPlan {
   int64_t samples_per_clip() const { return samples_; }
   double fps() const { return fps_; }
   int64_t sample_rate() const { return rate_; }
+  bool pad_short() const { return pad_short_; }
 
  private:
   double fps_;
   int64_t rate_, frames_, samples_, stride_;
   int64_t max_clips_, clips_per_source_;
-  bool planned_, random_;
+  bool planned_, random_, pad_short_;
   uint64_t seed_;
   std::vector<int64_t> starts_;  // sampling uniform/random, after set_duration_ns
 };

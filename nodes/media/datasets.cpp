@@ -180,7 +180,12 @@ void DatasetIndex::load_split_list(const std::string& name, const std::string& p
   while (std::getline(in, line)) {
     const std::string first = line.substr(0, line.find_first_of(" \t\r"));
     if (first.empty() || first[0] == '#') continue;
-    by_id_[stem_of(first)].split = name;
+    std::string& split = by_id_[stem_of(first)].split;
+    // A file in several lists (UCF101's trainlist01 and testlist02) is in each of them: "train1,test2".
+    if (split.empty())
+      split = name;
+    else if (("," + split + ",").find("," + name + ",") == std::string::npos)
+      split += "," + name;
   }
 }
 
@@ -196,6 +201,29 @@ SourceAnnotations DatasetIndex::lookup(const std::string& path) const {
     if (it != by_id_.end()) return it->second;
   }
   return {};
+}
+
+std::string canonical_split(const std::string& name) {
+  std::string s;
+  for (char c : name)
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s == "training") return "train";
+  if (s == "testing") return "test";
+  if (s == "validation" || s == "validate") return "val";
+  return s;
+}
+
+std::set<std::string> split_names(const std::string& list) {
+  std::set<std::string> out;
+  size_t from = 0;
+  while (from <= list.size()) {
+    const size_t comma = std::min(list.find(',', from), list.size());
+    std::string n = canonical_split(list.substr(from, comma - from));
+    if (!n.empty()) out.insert(std::move(n));
+    from = comma + 1;
+  }
+  return out;
 }
 
 std::vector<std::string> read_media_list(const std::string& path) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +17,12 @@ namespace vatt::nodes {
 /// spaces/CR trimmed, relative paths resolved against the list's folder, URIs (containing "://") as written.
 /// Used by `video_source` (its sources) and the vocabulary builder (the transcripts beside them).
 std::vector<std::string> read_media_list(const std::string& path);
+
+/// A split name as readers and filters compare it: lower case, "training" -> "train", "testing" -> "test",
+/// "validation"/"validate" -> "val"; other names (train1, fold3, ...) as they are, lower case.
+std::string canonical_split(const std::string& name);
+/// A comma-separated list of split names, each canonical, blanks dropped.
+std::set<std::string> split_names(const std::string& list);
 
 /// A dataset file that cannot be used: "FILE[:LINE]: what was expected".
 class DatasetError : public std::runtime_error {
@@ -44,7 +51,8 @@ class DatasetIndex {
   /// DatasetError naming the line.
   void load_labels_csv(const std::string& path);
   /// A split list: one path per line (anything after a space is ignored, as in UCF101's "a/b.avi 1"); every
-  /// listed file gets split `name`. Throws DatasetError if unreadable.
+  /// listed file gets split `name`, appended to what it had (comma separated: UCF101's three train/test lists
+  /// put a file in e.g. "train1,test2,train3"). Throws DatasetError if unreadable.
   void load_split_list(const std::string& name, const std::string& path);
 
   /// The annotations of the media file at `path`, matched by its stem (for AudioSet-style names also without

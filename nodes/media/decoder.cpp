@@ -172,6 +172,7 @@ std::string DecodeOptions::digest() const {
   s << "fps=" << fps << ";short=" << short_side << ";rate=" << sample_rate << ";clip=" << clip_seconds
     << ";stride=" << stride_seconds << ";max=" << max_clips << ";sampling=" << sampling
     << ";k=" << clips_per_source << ";seed=" << seed;
+  if (pad_short) s << ";pad";  // only when on: digests of stores written before the option stay valid
   return hex64(fnv1a64(s.str()));
 }
 

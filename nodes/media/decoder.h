@@ -34,6 +34,10 @@ struct DecodeOptions {
   int64_t max_pixels = 7680LL * 4320;  ///< larger source frames are rejected (memory)
   bool require_video = true;           ///< false: audio-only sources give audio-only clips
   int video_buffers = 4;               ///< appsink bound on decoded frames waiting (memory)
+  /// A source shorter than one clip gives one clip, padded (its last frame repeated, silence after its
+  /// audio), instead of a too_short error: evaluations count every labelled file (a 0.6 s sound effect, a
+  /// 5 s ESC-50 file against a 6.4 s input).
+  bool pad_short = false;
   /// Resume: clips before this index are not emitted; the source is decoded from its start and what comes
   /// before is dropped (seeking there was tried and removed: a flushing accurate seek right after preroll
   /// stalled intermittently). Not part of digest(): it changes what is emitted, not which clips a source has.

@@ -28,7 +28,20 @@ MediaSource file_source(const fs::path& p, const fs::path& root, bool labels_fro
   s.uri = to_uri(s.path);
   if (labels_from_folder && !root.empty()) {
     const auto rel = fs::relative(p.parent_path(), root);
-    if (!rel.empty() && rel != ".") s.label = rel.begin()->string();
+    if (!rel.empty() && rel != ".") {
+      auto it = rel.begin();
+      s.label = it->string();
+      static const std::set<std::string> kSplits = {"train", "training",   "test",    "testing",
+                                                    "val",   "validation", "validate"};
+      std::string lower = s.label;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (kSplits.count(lower)) {
+        s.split = lower;
+        ++it;
+        s.label = it != rel.end() ? it->string() : "";
+      }
+    }
   }
   return s;
 }
@@ -38,7 +51,7 @@ MediaSource file_source(const fs::path& p, const fs::path& root, bool labels_fro
 std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOptions& opt) {
   std::vector<MediaSource> out;
   if (uri.find("://") != std::string::npos && uri.rfind("file://", 0) != 0) {
-    out.push_back({"", uri, ""});
+    out.push_back({"", uri, "", ""});
     return out;
   }
   const std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
@@ -60,7 +73,7 @@ std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOp
   if (e == "txt" || e == "list") {
     for (const auto& entry : read_media_list(path)) {
       if (entry.find("://") != std::string::npos)
-        out.push_back({"", entry, ""});
+        out.push_back({"", entry, "", ""});
       else
         out.push_back(file_source(entry, {}, false));
     }

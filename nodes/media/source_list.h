@@ -12,9 +12,13 @@
 namespace vatt::nodes {
 
 struct MediaSource {
-  std::string path;   ///< a local path, or "" for a URI that is not a file
-  std::string uri;    ///< file:///abs/path for files
-  std::string label;  ///< its first folder under the listed folder (labels_from_folder), else ""
+  std::string path;  ///< a local path, or "" for a URI that is not a file
+  std::string uri;   ///< file:///abs/path for files
+  /// Its first folder under the listed folder (labels_from_folder), else "". When that folder is a split
+  /// name (train, training, test, testing, val, validation, validate) the split is taken from it and the
+  /// label from the folder below: `train/CLASS/x.mp4` is split "train", label "CLASS".
+  std::string label;
+  std::string split;  ///< the split folder's name (labels_from_folder), else ""
   bool is_file() const { return !path.empty(); }
   /// How error messages name it: the path, else the URI.
   const std::string& name() const { return path.empty() ? uri : path; }

@@ -80,6 +80,7 @@ class VideoSource final : public pipeline::Node {
     opt_.seed = static_cast<uint64_t>(o.get_int("seed"));
     opt_.timeout_seconds = o.get_float("timeout_seconds");
     opt_.max_pixels = o.get_int("max_pixels");
+    opt_.pad_short = o.get_bool("pad_short");
     opt_.validate();
     for (const auto& e : o.get_list("extensions")) list_.extensions.insert(file_extension("x." + e));
     for (const auto& e : o.get_list("audio_extensions")) audio_exts_.insert(file_extension("x." + e));
@@ -93,6 +94,7 @@ class VideoSource final : public pipeline::Node {
     captions_ = o.get_string("captions");
     labels_csv_ = o.get_string("labels_csv");
     split_lists_ = o.get_list("split_lists");
+    split_ = o.get_string("split");
     resume_db_ = o.get_string("resume_db");
     epochs_ = o.get_int("epochs");
     shuffle_ = o.get_bool("shuffle");
@@ -126,6 +128,7 @@ class VideoSource final : public pipeline::Node {
     } else {
       load_datasets();
       sources_ = list_sources(uri_, list_);
+      if (!split_.empty()) keep_split();
       keep_shard(sources_, rank_, world_);
     }
     if (world_ > 1 && units() == 0)
@@ -217,6 +220,24 @@ class VideoSource final : public pipeline::Node {
         throw std::invalid_argument("split_lists entry '" + entry + "': expected NAME=PATH");
       guarded([&] { datasets_.load_split_list(entry.substr(0, eq), entry.substr(eq + 1)); });
     }
+  }
+
+  /// Keeps the sources whose split (their split folder, or what the dataset files say) names split_.
+  void keep_split() {
+    const size_t before = sources_.size();
+    std::vector<MediaSource> kept;
+    for (auto& s : sources_) {
+      std::string names = s.split;
+      if (s.is_file()) names += "," + datasets_.lookup(s.path).split;
+      if (split_names(names).count(canonical_split(split_))) kept.push_back(std::move(s));
+    }
+    sources_ = std::move(kept);
+    spdlog::info("{}: split '{}': {} of {} source(s)", id_, split_, sources_.size(), before);
+    if (sources_.empty() && before > 0)
+      throw std::runtime_error("split '" + split_ + "': none of the " + std::to_string(before) +
+                               " source(s) under " + uri_ +
+                               " is in it (splits come from split folders, captions JSON, labels_csv or "
+                               "split_lists)");
   }
 
   /// Sources to decode, or stored clips to read.
@@ -397,6 +418,7 @@ class VideoSource final : public pipeline::Node {
   TranscriptOptions text_;
   std::string captions_, labels_csv_;
   std::vector<std::string> split_lists_;
+  std::string split_;
   std::string resume_db_;
   DatasetIndex datasets_;
   std::shared_ptr<storage::ClipStore> store_;  // resume_db, when it exists
@@ -502,6 +524,14 @@ void register_video_source(pipeline::Registry& registry) {
           "the clip store this graph writes to (clip_store's db): sources stored complete there are "
           "skipped without decoding, half-done ones resume at their first missing clip; empty = off"),
   };
+  c.options.push_back(string_option(
+      "split", "",
+      "keep only the sources in this split (train, test, val, foldN, ...: from split folders, captions "
+      "JSON, labels_csv or split_lists; training/testing/validation count as train/test/val); empty = all"));
+  c.options.push_back(bool_option(
+      "pad_short", false,
+      "a source shorter than one clip gives one padded clip (last frame repeated, silence) instead of a "
+      "too_short error (evaluation: every labelled file counts)"));
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<VideoSource>(cfg); };
   registry.add(std::move(c));
 }

@@ -4,7 +4,10 @@
 // L2-normalised video-audio and video-text embeddings and its own text's embedding.
 //
 //   --in(batch of clips)--> embed --out(embeddings)-->
-//                                 --errors--> (clips without frames, batches that fail)
+//                                 --errors--> (clips without frames or audio, batches that fail)
+//
+// A clip of an audio-only source (ESC-50's wav files) is embedded through the audio tower only: its video
+// vectors are left empty (has_video false).
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -31,6 +34,7 @@ class EmbedNode final : public pipeline::Node {
     opts_.threads = static_cast<int>(o.get_int("threads"));
     opts_.precision = o.get_string("precision");
     thumbnails_ = o.get_int("thumbnails");
+    captions_ = o.get_bool("captions");
   }
 
   void open() override {
@@ -62,9 +66,9 @@ class EmbedNode final : public pipeline::Node {
     std::vector<std::shared_ptr<const Clip>> clips;
     for (const auto& m : items) {
       auto c = m.shared<Clip>();
-      if (!c->frames || c->frames_t < 1) {
-        out.error("no_video", "clip " + std::to_string(c->clip_index) + " of " + c->uri +
-                                  " has no video frames: it cannot be embedded");
+      if ((!c->frames || c->frames_t < 1) && (!c->audio || c->audio->empty())) {
+        out.error("no_media", "clip " + std::to_string(c->clip_index) + " of " + c->uri +
+                                  " has neither video frames nor audio: it cannot be embedded");
         continue;
       }
       clips.push_back(std::move(c));
@@ -90,6 +94,7 @@ class EmbedNode final : public pipeline::Node {
       r.has_text = b.text_mask[i] > 0;
       r.text = c.has_text() ? c.text[0].text : "";
       r.has_audio = c.has_audio;
+      r.has_video = c.frames && c.frames_t > 0;
       r.labels = c.labels;
       r.video_va.assign(e.video_va.begin() + static_cast<std::ptrdiff_t>(i * va),
                         e.video_va.begin() + static_cast<std::ptrdiff_t>((i + 1) * va));
@@ -101,8 +106,13 @@ class EmbedNode final : public pipeline::Node {
                              e.video_feature.begin() + static_cast<std::ptrdiff_t>((i + 1) * fv));
       r.audio_feature.assign(e.audio_feature.begin() + static_cast<std::ptrdiff_t>(i * fa),
                              e.audio_feature.begin() + static_cast<std::ptrdiff_t>((i + 1) * fa));
+      if (!r.has_video) {  // audio only: the black frames' embeddings are not the clip's
+        r.video_va.clear();
+        r.video_vt.clear();
+        r.video_feature.clear();
+      }
       auto rec = to_record(c);
-      if (thumbnails_ > 0) {
+      if (thumbnails_ > 0 && r.has_video) {
         try {
           rec.thumbnail_jpeg = clip_thumbnail(c, static_cast<int>(thumbnails_));
         } catch (const std::exception& ex) {
@@ -114,15 +124,42 @@ class EmbedNode final : public pipeline::Node {
         r.text_vt.assign(e.text_vt.begin() + static_cast<std::ptrdiff_t>(i * vt),
                          e.text_vt.begin() + static_cast<std::ptrdiff_t>((i + 1) * vt));
     }
+    if (captions_ && spec_.vocab) embed_captions(clips, outb);
     out.send(kOut, std::move(outb));
   }
 
  private:
+  /// Each source's untimed captions, embedded once: with its first clip.
+  void embed_captions(const std::vector<std::shared_ptr<const Clip>>& clips, EmbeddingBatch& outb) {
+    const auto words = static_cast<size_t>(embedder_->text_words());
+    std::vector<int32_t> ids;
+    std::vector<std::pair<size_t, size_t>> where;  // (item, caption)
+    for (size_t i = 0; i < clips.size(); ++i) {
+      if (clips[i]->clip_index != 0) continue;
+      for (size_t k = 0; k < clips[i]->captions.size(); ++k) {
+        const auto enc = spec_.vocab->encode(clips[i]->captions[k], words);
+        ids.insert(ids.end(), enc.begin(), enc.end());
+        where.emplace_back(i, k);
+      }
+      outb.items[i].captions = clips[i]->captions;
+      outb.items[i].caption_vt.resize(clips[i]->captions.size());
+    }
+    if (where.empty()) return;
+    const auto n = static_cast<int64_t>(where.size());
+    const std::vector<float> v = embedder_->embed_text(ids, n);
+    const size_t dim = v.size() / where.size();
+    for (size_t j = 0; j < where.size(); ++j)
+      outb.items[where[j].first].caption_vt[where[j].second].assign(
+          v.begin() + static_cast<std::ptrdiff_t>(j * dim),
+          v.begin() + static_cast<std::ptrdiff_t>((j + 1) * dim));
+  }
+
   model::EmbedderOptions opts_;
   std::unique_ptr<model::Embedder> embedder_;
   InputSpec spec_;
   std::shared_ptr<const EmbeddingModel> model_;
   int64_t thumbnails_ = 0;
+  bool captions_ = false;
 };
 
 }  // namespace
@@ -141,6 +178,9 @@ void register_embed(pipeline::Registry& registry) {
       string_option("device", "auto", "auto, cpu, cuda or cuda:N"),
       int_option("threads", 0, "LibTorch intra-op threads (0 = all cores)", 0),
       string_option("precision", "fp32", "fp32, bf16 or auto", {"auto", "fp32", "bf16"}),
+      pipeline::bool_option("captions", false,
+                            "also embed each source's untimed captions (MSR-VTT style) with its first clip, "
+                            "for zero-shot retrieval (zeroshot_eval)"),
       int_option(
           "thumbnails", 0,
           "> 0: keep a JPEG of each clip's middle frame, long side at most this (embedding_store stores "

@@ -70,7 +70,11 @@ void prepare_clip(const Clip& c, const InputSpec& spec, uint8_t* frames_out, flo
     apply_augment(c.frames->data() + static_cast<size_t>(src) * in_frame, 1, c.height, c.width, d, spec.crop,
                   frames_out + static_cast<size_t>(i) * out_frame);
   }
-  // Audio: linear resampling to the trained rate, then cut or zero-padded to the model's length.
+  prepare_audio(c, spec, audio_out);
+}
+
+void prepare_audio(const Clip& c, const InputSpec& spec, float* audio_out) {
+  // Linear resampling to the trained rate, then cut or zero-padded to the model's length.
   const auto n = static_cast<size_t>(spec.audio_samples);
   std::fill(audio_out, audio_out + n, 0.0f);
   if (!c.audio || c.audio->empty()) return;
@@ -102,7 +106,13 @@ model::HostBatch prepare_batch(const std::vector<const Clip*>& clips, const Inpu
   b.text_mask.assign(clips.size(), 0.0f);
   for (size_t i = 0; i < clips.size(); ++i) {
     const Clip& c = *clips[i];
-    prepare_clip(c, spec, b.video.data() + i * fsize, b.audio.data() + i * static_cast<size_t>(b.samples));
+    float* audio = b.audio.data() + i * static_cast<size_t>(b.samples);
+    if (c.frames && c.frames_t > 0) {
+      prepare_clip(c, spec, b.video.data() + i * fsize, audio);
+    } else {  // audio only: black frames (its video embeddings mean nothing and are left out)
+      std::fill_n(b.video.data() + i * fsize, fsize, uint8_t{0});
+      prepare_audio(c, spec, audio);
+    }
     if (spec.vocab && c.has_text()) {
       auto ids = spec.vocab->encode(c.text[0].text, words);
       std::copy(ids.begin(), ids.end(), b.text.begin() + static_cast<std::ptrdiff_t>(i * words));

@@ -38,9 +38,12 @@ InputSpec parse_input_spec(const std::string& blob, const std::string& origin, i
 /// Throws std::invalid_argument naming the clip when it has no frames.
 void prepare_clip(const Clip& clip, const InputSpec& spec, uint8_t* frames_out, float* audio_out);
 
-/// `clips` as one batch of the model's input: each prepared by prepare_clip, each clip's own text encoded
-/// with the spec's vocabulary into `words` ids (text_mask 1 when a word of it is known). Throws
-/// std::invalid_argument naming a clip without frames.
+/// The audio part of prepare_clip alone: resampled to the trained rate, cut or zero-padded to its length.
+void prepare_audio(const Clip& clip, const InputSpec& spec, float* audio_out);
+
+/// `clips` as one batch of the model's input: each prepared by prepare_clip (a clip without frames, from an
+/// audio-only source, gets black frames and its audio), each clip's own text encoded with the spec's
+/// vocabulary into `words` ids (text_mask 1 when a word of it is known).
 model::HostBatch prepare_batch(const std::vector<const Clip*>& clips, const InputSpec& spec, size_t words);
 
 }  // namespace vatt::nodes

@@ -20,6 +20,8 @@ void register_train_nodes(pipeline::Registry& registry) {
   register_embed(registry);
   register_embedding_store(registry);
   register_retrieval_eval(registry);
+  register_linear_probe(registry);
+  register_zeroshot_eval(registry);
 }
 
 }  // namespace vatt::nodes

@@ -22,6 +22,13 @@
 namespace vatt::nodes {
 namespace {
 
+/// A source's file name without folder or extension ("file:///a/b/h003.webm" -> "h003").
+std::string source_name(const std::string& uri) {
+  std::string n = uri.substr(uri.find_last_of('/') + 1);
+  const size_t dot = n.find_last_of('.');
+  return dot == std::string::npos || dot == 0 ? n : n.substr(0, dot);
+}
+
 class RetrievalNode final : public pipeline::Node {
  public:
   explicit RetrievalNode(const pipeline::NodeConfig& cfg) : report_(cfg.options.get_string("report")) {}
@@ -40,6 +47,7 @@ class RetrievalNode final : public pipeline::Node {
     });
     std::vector<const std::vector<float>*> text_q, video_g, video_q, audio_g;
     for (const auto& c : clips_) {
+      if (!c.has_video) continue;  // audio-only sources: nothing to retrieve against
       if (c.has_text && !c.text_vt.empty()) {
         text_q.push_back(&c.text_vt);
         video_g.push_back(&c.video_vt);
@@ -64,6 +72,31 @@ class RetrievalNode final : public pipeline::Node {
         j[name] = {{"queries", s.queries}, {"gallery", s.gallery},   {"R@1", s.r1},
                    {"R@5", s.r5},          {"R@10", s.r10},          {"MedR", s.medr},
                    {"MeanR", s.meanr},     {"chance_R@5", s.chance5}};
+      // For `vatt report`: similarity densities of positive and negative pairs per space (the paper's
+      // Fig. 4) and a 2-D map of the clips' video-text embeddings coloured by label or source (its Fig. 3).
+      auto density = [](const SimilarityDensity& d) {
+        return nlohmann::json{{"positive", d.positive},
+                              {"negative", d.negative},
+                              {"positives", d.positives},
+                              {"negatives", d.negatives}};
+      };
+      j["densities"]["vt"] = density(similarity_density(video_g, text_q));
+      j["densities"]["va"] = density(similarity_density(video_q, audio_g));
+      std::vector<const std::vector<float>*> map_in;
+      nlohmann::json points = nlohmann::json::array();
+      for (const auto& c : clips_)
+        if (c.has_video) map_in.push_back(&c.video_vt);
+      const auto xy = pca_2d(map_in);
+      size_t k = 0;
+      for (const auto& c : clips_) {
+        if (!c.has_video) continue;
+        const std::string group = !c.labels.empty() ? c.labels.front() : source_name(c.uri);
+        points.push_back({{"x", xy[k].first}, {"y", xy[k].second}, {"group", group}});
+        ++k;
+      }
+      j["map"] = {{"space", "video_vt"},
+                  {"by", clips_.empty() || clips_.front().labels.empty() ? "source" : "label"},
+                  {"points", points}};
       std::ofstream o(report_);
       o << j.dump(2) << "\n";
       if (!o) throw std::runtime_error(report_ + ": cannot write the retrieval report");

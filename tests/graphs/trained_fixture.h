@@ -1,5 +1,6 @@
-// A corpus (24 training + 12 held-out narrated videos), its clip store and a tiny model trained 240 steps on
-// it: made once per build tree and shared by the test executables that need a trained model (search, serve).
+// A corpus (24 training + 12 held-out narrated videos, with its class-folder and captions layouts), its clip
+// store and a tiny model trained 240 steps on it: made once per build tree and shared by the test executables
+// that need a trained model (search, serve, eval).
 // A lock file orders concurrent test processes.
 #pragma once
 
@@ -25,7 +26,7 @@ struct Trained {
 inline const Trained& trained() {
   static Trained t = [] {
     Trained r;
-    r.dir = "/tmp/vatt-test-search-fixture-" + std::to_string(std::hash<std::string>()(VATT_BINARY_DIR));
+    r.dir = "/tmp/vatt-test-search-fixture-v2-" + std::to_string(std::hash<std::string>()(VATT_BINARY_DIR));
     r.corpus = r.dir + "/corpus";
     r.clips = r.dir + "/clips.db";
     r.ckpt = r.dir + "/ckpt";

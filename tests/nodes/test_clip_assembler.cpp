@@ -1,7 +1,8 @@
 // Clip planning and assembly without GStreamer: which windows a source gives (every stride, uniform K,
 // random K, max_clips, resume), and that the frames and samples fed in come out as clips in exact sync
 // whatever the audio does (gaps filled with silence, overlaps dropped, one-sample jitter ignored, buffers of
-// any size), with skipped frame indices repeating the previous frame.
+// any size), with skipped frame indices repeating the previous frame; with pad_short a source shorter than one
+// clip still gives one, padded.
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -219,6 +220,43 @@ TEST(ClipAssembler, AStreamThatEndsShortGivesNoPartialClip) {
   const Fed f = feed(plan, 25, 2500, 100);
   EXPECT_EQ(f.clips.size(), 2u);  // frames [20, 25) are half a clip
   EXPECT_FALSE(f.more);
+}
+
+TEST(ClipAssembler, PadShortGivesAShortSourceOnePaddedClip) {
+  DecodeOptions o = options();  // 10 frames, 1000 samples per clip
+  ClipPlan off(o, "file:///short.webm");
+  EXPECT_TRUE(feed(off, 6, 600, 100).clips.empty());  // without the option: no clip
+  o.pad_short = true;
+  ClipPlan p(o, "file:///short.webm");
+  const Fed f = feed(p, 6, 600, 100);
+  ASSERT_EQ(f.clips.size(), 1u);
+  const Clip& c = f.clips[0];
+  ASSERT_EQ(c.frames_t, 10);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ((*c.frames)[static_cast<size_t>(i) * 12], i < 6 ? i : 5) << i;
+  ASSERT_EQ(c.audio->size(), 1000u);
+  EXPECT_EQ((*c.audio)[599], 599.0f);
+  EXPECT_EQ((*c.audio)[600], 0.0f);
+  EXPECT_EQ((*c.audio)[999], 0.0f);
+  EXPECT_FALSE(f.more);
+  // A source long enough is not touched: its second, partial window is no clip.
+  EXPECT_EQ(feed(p, 15, 1500, 100).clips.size(), 1u);
+  // Uniform sampling plans the one clip at 0 for a source shorter than a clip.
+  o.sampling = "uniform";
+  ClipPlan u(o, "file:///short.webm");
+  u.set_duration_ns(600'000'000);
+  EXPECT_EQ(u.start_of(0), 0);
+  EXPECT_EQ(u.start_of(1), -1);
+  EXPECT_EQ(feed(u, 6, 600, 100).clips.size(), 1u);
+  // Audio only: the samples that came, then silence.
+  ClipAssembler a(p, false, true);
+  const auto s = ramp(0, 300);
+  a.add_audio(0, s.data(), 300);
+  a.end_audio();
+  std::vector<Clip> out;
+  a.emit_ready([&](Clip&& x) { return out.push_back(std::move(x)), true; });
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ((*out[0].audio)[299], 299.0f);
+  EXPECT_EQ((*out[0].audio)[300], 0.0f);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "nodes/media/datasets.h"
+#include "nodes/media/source_list.h"
 
 namespace vatt::nodes {
 namespace {
@@ -79,6 +80,52 @@ TEST(Datasets, SplitListsNameTheSplitOfListedFiles) {
   d.load_split_list("test", write("testlist01.txt", "ApplyLipstick/v_ApplyLipstick_g01_c01.avi\n"));
   EXPECT_EQ(d.lookup("/ucf/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi").split, "train");
   EXPECT_EQ(d.lookup("v_ApplyLipstick_g01_c01.avi").split, "test");
+}
+
+TEST(Datasets, AFileInSeveralSplitListsIsInEachOfThem) {
+  // UCF101: three train/test lists over the same files; a file is train in one split and test in another.
+  DatasetIndex d;
+  d.load_split_list("train1", write("tl1.txt", "A/v_a.avi 1\nB/v_b.avi 2\n"));
+  d.load_split_list("test1", write("sl1.txt", "C/v_c.avi\n"));
+  d.load_split_list("test2", write("sl2.txt", "A/v_a.avi\n"));
+  d.load_split_list("train2", write("tl2.txt", "C/v_c.avi\nB/v_b.avi\n"));
+  d.load_split_list("train2", write("tl2b.txt", "B/v_b.avi\n"));  // listed twice: named once
+  EXPECT_EQ(d.lookup("/ucf/A/v_a.avi").split, "train1,test2");
+  EXPECT_EQ(d.lookup("/ucf/B/v_b.avi").split, "train1,train2");
+  EXPECT_EQ(d.lookup("/ucf/C/v_c.avi").split, "test1,train2");
+}
+
+TEST(Datasets, ClassFoldersUnderSplitFoldersGiveTheSplitAndTheClass) {
+  // DATASET/train/CLASS/x, DATASET/Test/CLASS/x, and a class folder with no split folder above it.
+  const std::string root = std::filesystem::path(write("layout-marker", "")).parent_path() / "layout";
+  for (const char* f : {"train/cat/a.mp4", "Test/cat/b.mp4", "validation/dog/c.mp4", "bird/d.mp4"}) {
+    std::filesystem::create_directories(std::filesystem::path(root + "/" + f).parent_path());
+    std::ofstream(root + "/" + f) << "x";
+  }
+  SourceListOptions o;
+  o.extensions = {"mp4"};
+  o.labels_from_folder = true;
+  const auto s = list_sources(root, o);
+  ASSERT_EQ(s.size(), 4u);
+  // Sorted by path: Test/ < bird/ < train/ < validation/.
+  EXPECT_EQ(s[0].split, "test");
+  EXPECT_EQ(s[0].label, "cat");
+  EXPECT_EQ(s[1].split, "");
+  EXPECT_EQ(s[1].label, "bird");
+  EXPECT_EQ(s[2].split, "train");
+  EXPECT_EQ(s[2].label, "cat");
+  EXPECT_EQ(s[3].split, "validation");
+  EXPECT_EQ(s[3].label, "dog");
+}
+
+TEST(Datasets, SplitNamesAreComparedInOneSpelling) {
+  EXPECT_EQ(canonical_split("Training"), "train");
+  EXPECT_EQ(canonical_split("testing"), "test");
+  EXPECT_EQ(canonical_split("validation"), "val");
+  EXPECT_EQ(canonical_split("validate"), "val");
+  EXPECT_EQ(canonical_split("Fold3"), "fold3");
+  EXPECT_EQ(split_names("train1, test2,,VALIDATION"), (std::set<std::string>{"train1", "test2", "val"}));
+  EXPECT_TRUE(split_names("").empty());
 }
 
 TEST(Datasets, MalformedFilesNameTheFileAndWhat) {

@@ -2,6 +2,9 @@
 // median and mean rank, and the chance level of R@5, on embeddings whose ranks are known by construction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <random>
 #include <vector>
 
 #include "nodes/train/retrieval.h"
@@ -131,6 +134,60 @@ TEST(Retrieval, ChanceIsFiveOverTheGalleryCappedAtAHundred) {
     const double expected = n <= 5 ? 100.0 : 500.0 / static_cast<double>(n);
     EXPECT_DOUBLE_EQ(s.chance5, expected) << n;
   }
+}
+
+TEST(Retrieval, SeveralRelevantItemsRankTheBestOneAsAFullSortDoes) {
+  // Random normalised vectors; each query has 1 to 3 relevant gallery items. Brute force: sort the whole
+  // gallery by score and take the first position of a relevant item among the non-relevant ones.
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  auto vec = [&] {
+    std::vector<float> v(8);
+    float n = 0;
+    for (auto& x : v) {
+      x = nd(rng);
+      n += x * x;
+    }
+    for (auto& x : v) x /= std::sqrt(n);
+    return v;
+  };
+  Embeddings q(40), g(25);
+  for (auto& v : q) v = vec();
+  for (auto& v : g) v = vec();
+  std::vector<std::vector<size_t>> rel(q.size());
+  for (size_t i = 0; i < q.size(); ++i)
+    for (size_t k = 0; k <= i % 3; ++k) rel[i].push_back((i * 7 + k * 11) % g.size());
+  const auto s = rank_relevant(ptrs(q), ptrs(g), rel);
+  std::vector<double> ranks;
+  for (size_t i = 0; i < q.size(); ++i) {
+    std::vector<std::pair<float, size_t>> scored;
+    for (size_t j = 0; j < g.size(); ++j) {
+      float dot = 0;
+      for (size_t k = 0; k < 8; ++k) dot += q[i][k] * g[j][k];
+      scored.emplace_back(-dot, j);
+    }
+    std::sort(scored.begin(), scored.end());
+    double rank = 1;
+    for (const auto& [neg, j] : scored) {
+      if (std::find(rel[i].begin(), rel[i].end(), j) != rel[i].end()) break;
+      rank += 1;
+    }
+    ranks.push_back(rank);
+  }
+  auto pct = [&](double k) {
+    return 100.0 *
+           static_cast<double>(std::count_if(ranks.begin(), ranks.end(), [&](double r) { return r <= k; })) /
+           static_cast<double>(ranks.size());
+  };
+  EXPECT_DOUBLE_EQ(s.r1, pct(1));
+  EXPECT_DOUBLE_EQ(s.r5, pct(5));
+  EXPECT_DOUBLE_EQ(s.r10, pct(10));
+  std::sort(ranks.begin(), ranks.end());
+  EXPECT_DOUBLE_EQ(s.medr, (ranks[19] + ranks[20]) / 2);
+  EXPECT_EQ(s.queries, 40u);
+  EXPECT_EQ(s.gallery, 25u);
+  EXPECT_THROW(rank_relevant(ptrs(q), ptrs(g), std::vector<std::vector<size_t>>(q.size())),
+               std::invalid_argument);
 }
 
 TEST(Retrieval, EmptyInputGivesZeros) {

@@ -3,7 +3,8 @@
 // Usage: vatt-gen-media --corpus OUTDIR [--videos N] [--heldout M] [--seed S] [--jobs J]
 //
 // Writes OUTDIR/train/vNNN.webm + vNNN.srt (N videos, default 72), OUTDIR/heldout/hNNN.webm + hNNN.srt (M
-// videos, default 20) and OUTDIR/README.txt (the concept table). Every video is exactly 9.6 s, three 3.2 s
+// videos, default 20), OUTDIR/README.txt (the concept table) and two evaluation layouts over the same files:
+// OUTDIR/classes/{train,test}/CONCEPT/ (symlinks; held-out = test) and OUTDIR/captions.json (MSR-VTT style). Every video is exactly 9.6 s, three 3.2 s
 // clips: 96x72 @ 10 fps videotestsrc frames (VP8, a key frame at each clip start) and 16 kHz mono audio
 // (Vorbis). A video shows one of 12 visual concepts for its whole length; its audio is the concept's own
 // tone (band-limited sine, square or sawtooth at a frequency of its own, 200 to 3000 Hz) plus three espeak-ng
@@ -20,6 +21,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -58,7 +61,7 @@ constexpr double kPhraseDelayS = 0.3;  // a phrase starts this long after its cl
 constexpr float kSpeechGain = 0.6f;    // as in the test media
 constexpr double kToneMaxHz = 3500.0;  // harmonics stay below this (the audio tower resamples to 8 kHz)
 constexpr int kFastSpeed = 200;        // espeak-ng words per minute for a phrase too long at its speed
-constexpr const char* kFormat = "vatt-gen-media corpus format 2";  // bump when the output changes
+constexpr const char* kFormat = "vatt-gen-media corpus format 3";  // bump when the output changes
 
 enum class Wave { kSine, kSquare, kSaw };
 const char* wave_name(Wave w) {
@@ -457,7 +460,9 @@ std::string readme(const std::string& params) {
   o << "Demo corpus for VATT pretraining, written by vatt-gen-media --corpus (tools/gen_media/corpus.cpp).\n"
     << params << "\n\n"
     << "train/vNNN.webm + .srt    training videos\n"
-    << "heldout/hNNN.webm + .srt  held-out videos: the same concepts, other sentence templates\n\n"
+    << "heldout/hNNN.webm + .srt  held-out videos: the same concepts, other sentence templates\n"
+    << "classes/{train,test}/CONCEPT/NAME.webm  links to the same videos by concept (linear evaluation)\n"
+    << "captions.json             MSR-VTT-style splits and captions (zero-shot retrieval)\n\n"
     << "Each video: 9.6 s = three 3.2 s clips, " << kWidth << "x" << kHeight << " @ " << kFps << " fps VP8 + "
     << kRate << " Hz mono Vorbis, showing one concept throughout.\n"
     << "Its audio is the concept's tone (frequency +-3% and peak amplitude 0.15-0.35 vary by video)\n"
@@ -508,6 +513,36 @@ void clear_previous(const fs::path& out) {
     for (const auto& p : old) fs::remove(p);
   }
   fs::remove_all(out / ".tmp");
+  fs::remove_all(out / "classes");
+}
+
+/// The concept's name as a folder: "red screen" -> "red_screen".
+std::string class_folder(const Concept& c) {
+  std::string n = c.phrase;
+  std::replace(n.begin(), n.end(), ' ', '_');
+  return n;
+}
+
+/// The evaluation layouts over the same videos: OUTDIR/classes/{train,test}/CONCEPT/NAME.webm (relative
+/// symlinks; a class-folder tree for linear evaluation, the held-out videos as its test split) and
+/// OUTDIR/captions.json (MSR-VTT style: every video with split "train" or "test" and its three phrases as
+/// untimed captions, for zero-shot retrieval).
+void write_eval_layouts(const fs::path& out, const std::vector<Video>& all) {
+  nlohmann::json videos = nlohmann::json::array(), sentences = nlohmann::json::array();
+  for (const Video& v : all) {
+    const std::string split = v.split == "train" ? "train" : "test";
+    const fs::path dir = out / "classes" / split / class_folder(kConcepts[v.concept]);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) fail(dir.string() + ": " + ec.message());
+    fs::create_symlink(fs::path("../../..") / v.split / (v.name + ".webm"), dir / (v.name + ".webm"), ec);
+    if (ec) fail((dir / (v.name + ".webm")).string() + ": " + ec.message());
+    videos.push_back({{"video_id", v.name}, {"split", split}});
+    for (const auto& t : v.texts) sentences.push_back({{"video_id", v.name}, {"caption", t}});
+  }
+  std::ofstream j(out / "captions.json");
+  j << nlohmann::json{{"videos", videos}, {"sentences", sentences}}.dump(1) << "\n";
+  if (!j) fail((out / "captions.json").string() + ": write failed");
 }
 
 }  // namespace
@@ -598,6 +633,7 @@ int corpus_main(int argc, char** argv) {
     fail("corpus " + out.string() + ": video " + failed + " failed (see above); the corpus is incomplete");
   }
   fs::remove_all(tmp, ec);
+  write_eval_layouts(out, all);
 
   {
     std::ofstream o(out / "README.txt");

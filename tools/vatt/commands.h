@@ -23,5 +23,6 @@ int cmd_search(const Args& args);
 int cmd_models(const Args& args);
 int cmd_export(const Args& args);
 int cmd_serve(const Args& args);
+int cmd_report(const Args& args);
 
 }  // namespace vatt::cli

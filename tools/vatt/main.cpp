@@ -24,6 +24,7 @@ const char* kUsage =
     "  models --db DB the models whose embeddings a store holds (--json)\n"
     "  export         a checkpoint as safetensors, or a store's embeddings as .npy (--embeddings --db)\n"
     "  serve --db DB  live sources in, search out: HTTP API and web page (--listen, --root, --sources)\n"
+    "  report RUN_DIR a run and its evaluations as an HTML page of charts, with PNGs (--out FILE.html)\n"
     "  vocab build    the word vocabulary from a clip store or a folder's transcripts (--db | --uri, --out)\n"
     "  bench WHAT     benchmarks: matmul (this machine's fp32/bf16 matrix-multiply rate), model (training "
     "step)\n"
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
       {"clips", vatt::cli::cmd_clips},   {"vocab", vatt::cli::cmd_vocab},
       {"launch", vatt::cli::cmd_launch}, {"search", vatt::cli::cmd_search},
       {"models", vatt::cli::cmd_models}, {"export", vatt::cli::cmd_export},
-      {"serve", vatt::cli::cmd_serve},
+      {"serve", vatt::cli::cmd_serve},   {"report", vatt::cli::cmd_report},
   };
   auto it = commands.find(argv[1]);
   if (it == commands.end()) {

@@ -1,0 +1,212 @@
+// The evaluation graphs on the shared trained fixture (tests/graphs/trained_fixture.h): linear probes on the
+// corpus's class folders (its 12 concepts are the labels), on UCF101-style split lists and on an ESC-50-style
+// folder of short audio-only files; zero-shot retrieval on its MSR-VTT-style captions. Real decoding, the
+// real checkpoint, real liblinear and LibTorch.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/graphs/json_file.h"
+#include "tests/graphs/run_vatt.h"
+#include "tests/graphs/trained_fixture.h"
+
+namespace vatt::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string graph(const std::string& name) {
+  return std::string(VATT_SOURCE_DIR) + "/graphs/" + name;
+}
+
+Result probe(const std::string& dir, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"run",        graph("eval-linear.yaml"),
+                                   "--progress", "0",
+                                   "--set",      "model.checkpoint=" + trained().ckpt,
+                                   "--metrics",  dir + "/metrics.json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_vatt(args);
+}
+
+TEST(EvalLinear, ClassFoldersWithTrainAndTestScoreFarAboveChanceWithBothClassifiers) {
+  const std::string dir = temp_path("eval-linear");
+  fs::create_directories(dir);
+  const std::string classes = trained().corpus + "/classes";
+  for (const std::string method : {"lrc", "svm"}) {
+    auto r = probe(dir, {"--set", "src.uri=" + classes, "--set", "probe.method=" + method, "--set",
+                         "probe.report=" + dir + "/" + method + ".json", "--set",
+                         "probe.confusion=" + dir + "/" + method + ".csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto p = read_json(dir + "/metrics.json")["nodes"]["probe"];
+    EXPECT_EQ(p["classes"].get<int>(), 12) << p.dump();
+    EXPECT_EQ(p["sources"].get<int>(), 36) << p.dump();  // 24 train + 12 held-out videos, all of them
+    EXPECT_NEAR(p["chance"].get<double>(), 100.0 / 12, 1e-9);
+    // The concepts differ in colour and pattern: frozen video features separate them.
+    EXPECT_GE(p["top1"].get<double>(), 50.0) << method << ": " << r.output;
+    EXPECT_GE(p["top5"].get<double>(), p["top1"].get<double>());
+    ASSERT_TRUE(p["splits"].contains("test")) << p.dump();
+    const auto rep = read_json(dir + "/" + method + ".json");
+    ASSERT_EQ(rep["splits"].size(), 1u);
+    EXPECT_EQ(rep["splits"][0]["train"].get<int>(), 24);
+    EXPECT_EQ(rep["splits"][0]["test"].get<int>(), 12);
+    if (method == "svm") {
+      EXPECT_GT(rep["splits"][0]["C"].get<double>(), 0);
+    }
+    // The confusion matrix: a header and 12 rows of 12 counts adding up to the 12 test videos, its diagonal
+    // the correct ones.
+    std::ifstream csv(dir + "/" + method + ".csv");
+    std::string line;
+    std::getline(csv, line);
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 12) << line;
+    int rows = 0, total = 0, diagonal = 0;
+    while (std::getline(csv, line)) {
+      std::stringstream ss(line);
+      std::string cell;
+      std::getline(ss, cell, ',');
+      for (int col = 0; std::getline(ss, cell, ','); ++col) {
+        total += std::stoi(cell);
+        if (col == rows) diagonal += std::stoi(cell);
+      }
+      ++rows;
+    }
+    EXPECT_EQ(rows, 12);
+    EXPECT_EQ(total, 12);
+    EXPECT_NEAR(100.0 * diagonal / 12, p["top1"].get<double>(), 1e-6);
+  }
+  fs::remove_all(dir);
+}
+
+TEST(EvalLinear, SplitListsGiveOneFigurePerSplitAndTheirMean) {
+  // UCF101's layout: CLASS/file folders (no split folders) with trainlistNN/testlistNN files naming
+  // "CLASS/file"; a file sits in several lists.
+  const std::string dir = temp_path("eval-ucf");
+  fs::remove_all(dir);
+  const std::string root = dir + "/ucf";
+  std::vector<std::pair<std::string, std::string>> files;  // (class, path)
+  for (const char* split : {"train", "test"})
+    for (const auto& c : fs::directory_iterator(trained().corpus + "/classes/" + split))
+      for (const auto& f : fs::directory_iterator(c.path())) {
+        const std::string cls = c.path().filename().string(), name = f.path().filename().string();
+        fs::create_directories(root + "/" + cls);
+        fs::create_symlink(fs::canonical(f.path()), root + "/" + cls + "/" + name);
+        files.emplace_back(cls, cls + "/" + name);
+      }
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 36u);
+  // Split 1: every third file of a class is a test file; split 2: another third.
+  std::ofstream tr1(dir + "/trainlist01.txt"), te1(dir + "/testlist01.txt"), tr2(dir + "/trainlist02.txt"),
+      te2(dir + "/testlist02.txt");
+  for (size_t i = 0; i < files.size(); ++i) {
+    (i % 3 == 0 ? te1 : tr1) << files[i].second << " 1\n";
+    (i % 3 == 1 ? te2 : tr2) << files[i].second << " 1\n";
+  }
+  tr1.close(), te1.close(), tr2.close(), te2.close();
+  auto r = probe(
+      dir, {"--set", "src.uri=" + root, "--set", "probe.method=svm", "--set",
+            "src.split_lists=[train1=" + dir + "/trainlist01.txt,test1=" + dir +
+                "/testlist01.txt,train2=" + dir + "/trainlist02.txt,test2=" + dir + "/testlist02.txt]"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto p = read_json(dir + "/metrics.json")["nodes"]["probe"];
+  ASSERT_TRUE(p["splits"].contains("1") && p["splits"].contains("2")) << p.dump();
+  EXPECT_NEAR(p["top1"].get<double>(), (p["splits"]["1"].get<double>() + p["splits"]["2"].get<double>()) / 2,
+              1e-9);
+  EXPECT_GE(p["top1"].get<double>(), 40.0) << r.output;
+  // A split list that does not exist is named, and the run stops: no split is left to evaluate.
+  auto bad =
+      probe(dir, {"--set", "src.uri=" + root, "--set", "src.split_lists=[train1=" + dir + "/nope.txt]"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find(dir + "/nope.txt"), std::string::npos) << bad.output;
+  fs::remove_all(dir);
+}
+
+TEST(EvalLinear, ShortAudioOnlyFilesInFoldsArePaddedAndEveryOneCounts) {
+  // ESC-50's layout: audio/*.wav and meta/esc50.csv (filename, fold, target, category). Each file is 1 s,
+  // shorter than the model's 3.2 s clip; four classes of tones, five folds.
+  const std::string dir = temp_path("eval-esc");
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/audio");
+  fs::create_directories(dir + "/meta");
+  std::ofstream meta(dir + "/meta/esc50.csv");
+  meta << "filename,fold,target,category,esc10,src_file,take\n";
+  const double hz[] = {250, 600, 1400, 2900};
+  const char* names[] = {"low", "mid", "high", "top"};
+  int n = 0;
+  for (int fold = 1; fold <= 5; ++fold)
+    for (int c = 0; c < 4; ++c) {
+      const std::string file =
+          std::to_string(fold) + "-" + std::to_string(c) + "-A-" + std::to_string(c) + ".wav";
+      const std::string cmd =
+          "gst-launch-1.0 -q audiotestsrc wave=sine freq=" + std::to_string(hz[c] * (1 + 0.01 * fold)) +
+          " num-buffers=8 samplesperbuffer=1000 ! audio/x-raw,rate=8000,channels=1 ! "
+          "wavenc ! filesink location=" +
+          dir + "/audio/" + file;
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+      meta << file << "," << fold << "," << c << "," << names[c] << ",False,1,A\n";
+      ++n;
+    }
+  meta.close();
+  auto r = probe(dir, {"--set", "src.uri=" + dir + "/audio", "--set",
+                       "src.labels_csv=" + dir + "/meta/esc50.csv", "--set", "src.labels_from_folder=false",
+                       "--set", "probe.features=audio", "--set", "probe.method=svm"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto p = read_json(dir + "/metrics.json")["nodes"]["probe"];
+  EXPECT_EQ(p["sources"].get<int>(), n) << r.output;  // none skipped as too short
+  EXPECT_EQ(p["classes"].get<int>(), 4);
+  EXPECT_EQ(p["splits"].size(), 5u) << p.dump();
+  EXPECT_GE(p["top1"].get<double>(), 50.0) << r.output;  // chance 25%
+  // Video features of audio-only files do not exist: every clip is reported, and the run stops with why.
+  auto v = probe(dir, {"--set", "src.uri=" + dir + "/audio", "--set",
+                       "src.labels_csv=" + dir + "/meta/esc50.csv", "--set", "probe.features=video"});
+  EXPECT_NE(v.exit_code, 0);
+  EXPECT_NE(v.output.find("use features audio"), std::string::npos) << v.output;
+  fs::remove_all(dir);
+}
+
+TEST(EvalZeroShot, CaptionsAgainstPerVideoMeansOfFourClipsWithTheirCounts) {
+  const std::string dir = temp_path("eval-zeroshot");
+  fs::create_directories(dir);
+  auto run = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"run",        graph("eval-zeroshot.yaml"),
+                                     "--progress", "0",
+                                     "--set",      "src.uri=" + trained().corpus + "/heldout",
+                                     "--set",      "src.captions=" + trained().corpus + "/captions.json",
+                                     "--set",      "model.checkpoint=" + trained().ckpt,
+                                     "--set",      "score.report=" + dir + "/report.json",
+                                     "--metrics",  dir + "/metrics.json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_vatt(args);
+  };
+  auto r = run({});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto s = read_json(dir + "/metrics.json")["nodes"]["score"];
+  EXPECT_EQ(s["clips_per_video"].get<double>(), 4.0) << s.dump();
+  for (const char* d : {"t2v", "v2t"}) {
+    const auto& x = s[d];
+    EXPECT_EQ(x["gallery"].get<int>(), std::string(d) == "t2v" ? 12 : 36) << s.dump();
+    EXPECT_EQ(x["queries"].get<int>(), std::string(d) == "t2v" ? 36 : 12) << s.dump();
+    EXPECT_LE(x["R@1"].get<double>(), x["R@5"].get<double>());
+    EXPECT_LE(x["R@5"].get<double>(), x["R@10"].get<double>());
+    EXPECT_GE(x["MedR"].get<double>(), 1.0);
+  }
+  // Trained on the same concepts with other sentences: text finds its video well above chance (5/12).
+  EXPECT_GT(s["t2v"]["R@5"].get<double>(), 2 * 100.0 * 5 / 12 * 0.6) << r.output;
+  EXPECT_NE(r.output.find("queries"), std::string::npos);
+  // One caption per video (MSR-VTT 1k-A) and the middle clip alone.
+  auto one = run({"--set", "score.captions_per_video=1", "--set", "src.clips_per_source=1"});
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto o = read_json(dir + "/metrics.json")["nodes"]["score"];
+  EXPECT_EQ(o["t2v"]["queries"].get<int>(), 12);
+  EXPECT_EQ(o["clips_per_video"].get<double>(), 1.0);
+  // The training split's videos are not in the test split: none is left, and the run says why.
+  auto none = run({"--set", "src.uri=" + trained().corpus + "/train"});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.output.find("split 'test'"), std::string::npos) << none.output;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace vatt::test
