@@ -1,10 +1,12 @@
 // The evaluation graphs on the shared trained fixture (tests/graphs/trained_fixture.h): linear probes on the
 // corpus's class folders (its 12 concepts are the labels), on UCF101-style split lists and on an ESC-50-style
 // folder of short audio-only files; zero-shot retrieval on its MSR-VTT-style captions. Real decoding, the
-// real checkpoint, real liblinear and LibTorch.
+// real checkpoint, real liblinear and LibTorch; and `vatt report` over the fixture's run, opened in headless
+// Chromium.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -205,6 +207,88 @@ TEST(EvalZeroShot, CaptionsAgainstPerVideoMeansOfFourClipsWithTheirCounts) {
   auto none = run({"--set", "src.uri=" + trained().corpus + "/train"});
   EXPECT_NE(none.exit_code, 0);
   EXPECT_NE(none.output.find("split 'test'"), std::string::npos) << none.output;
+  fs::remove_all(dir);
+}
+
+/// Width and height from a PNG's IHDR chunk; {0, 0} when the file is not a PNG.
+std::pair<uint32_t, uint32_t> png_size(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char h[24] = {};
+  in.read(reinterpret_cast<char*>(h), 24);
+  const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (!in || std::memcmp(h, sig, 8) != 0 || std::memcmp(h + 12, "IHDR", 4) != 0) return {0, 0};
+  auto be = [&](int o) {
+    return (uint32_t{h[o]} << 24) | (uint32_t{h[o + 1]} << 16) | (uint32_t{h[o + 2]} << 8) | h[o + 3];
+  };
+  return {be(16), be(20)};
+}
+
+TEST(Report, ARunAndItsEvaluationsOpenInChromiumWithEveryChartDrawnAndValidPngs) {
+  const std::string dir = temp_path("report");
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/ckpt");
+  fs::copy_file(trained().ckpt + "/steps.jsonl", dir + "/ckpt/steps.jsonl");
+  // The evaluations write their reports beside the run (its parent folder), as the demo does.
+  auto ret =
+      run_vatt({"run", graph("eval-retrieval.yaml"), "--progress", "0", "--set",
+                "src.uri=" + trained().corpus + "/heldout", "--set", "model.checkpoint=" + trained().ckpt,
+                "--set", "score.report=" + dir + "/retrieval.json"});
+  ASSERT_EQ(ret.exit_code, 0) << ret.output;
+  auto lin = probe(dir, {"--set", "src.uri=" + trained().corpus + "/classes", "--set", "probe.method=svm",
+                         "--set", "probe.report=" + dir + "/probe.json"});
+  ASSERT_EQ(lin.exit_code, 0) << lin.output;
+  auto rep = run_vatt({"report", dir + "/ckpt", "--out", dir + "/report.html"});
+  ASSERT_EQ(rep.exit_code, 0) << rep.output;
+  // Loss, lr, grad norm, throughput; retrieval bars, two densities, the map; probe bars, confusion.
+  const std::vector<std::string> ids = {"loss",        "lr",           "grad-norm",    "throughput",
+                                        "retrieval-1", "density-vt-1", "density-va-1", "map-1",
+                                        "probe-1",     "confusion-1"};
+  for (const auto& id : ids) {
+    const auto [w, h] = png_size(dir + "/report-" + id + ".png");
+    EXPECT_EQ(w, 1440u) << id;
+    EXPECT_EQ(h, 720u) << id;
+  }
+  std::ifstream page(dir + "/report.html");
+  const std::string html((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // only the SVG namespace
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find("src="), std::string::npos);  // nothing loaded from anywhere
+  const std::string out = dir + "/dom.html", log = dir + "/chromium.log";
+  const std::string cmd =
+      "timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run "
+      "--enable-logging=stderr --v=0 --virtual-time-budget=5000 --dump-dom 'file://" +
+      dir + "/report.html' > " + out + " 2> " + log;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream din(out), lin2(log);
+  const std::string dom((std::istreambuf_iterator<char>(din)), std::istreambuf_iterator<char>());
+  const std::string console((std::istreambuf_iterator<char>(lin2)), std::istreambuf_iterator<char>());
+  size_t figures = 0;
+  for (size_t p = dom.find("class=\"chart\""); p != std::string::npos; p = dom.find("class=\"chart\"", p + 1))
+    ++figures;
+  EXPECT_GE(figures, ids.size());
+  // The page's own check, run after layout: every chart drew something.
+  EXPECT_NE(dom.find("data-drawn=\"" + std::to_string(figures) + "\""), std::string::npos)
+      << dom.substr(0, 2000);
+  EXPECT_EQ(console.find("Uncaught"), std::string::npos) << console;
+  EXPECT_EQ(console.find(":CONSOLE("), std::string::npos) << console;
+  // A torn step log is named by file and line; a file that is not a report is refused by name.
+  size_t lines = 0;
+  {
+    std::ifstream steps(dir + "/ckpt/steps.jsonl");
+    for (std::string l; std::getline(steps, l);) ++lines;
+  }
+  ASSERT_GT(lines, 2u);
+  std::ofstream(dir + "/ckpt/steps.jsonl", std::ios::app) << "{\"step\": 5, \"loss\n";
+  auto torn = run_vatt({"report", dir + "/ckpt", "--out", dir + "/torn.html"});
+  EXPECT_EQ(torn.exit_code, 1);
+  EXPECT_NE(torn.output.find(dir + "/ckpt/steps.jsonl:" + std::to_string(lines + 1)), std::string::npos)
+      << torn.output;
+  std::ofstream(dir + "/other.txt") << "{}";
+  fs::remove(dir + "/ckpt/steps.jsonl");
+  auto other = run_vatt({"report", dir + "/ckpt", "--eval", dir + "/other.txt"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.output.find(dir + "/other.txt: not an evaluation report"), std::string::npos)
+      << other.output;
   fs::remove_all(dir);
 }
 

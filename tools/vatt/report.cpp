@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr double kW = 720, kH = 360;
-constexpr double kLeft = 70, kRight = 20, kTop = 40, kBottom = 50;
+constexpr double kLeft = 70, kRight = 20, kTop = 58, kBottom = 50;
 // Tableau's 10 colours and two more: distinct in print and for the common colour-vision deficiencies.
 const char* const kColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
                                 "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#8c564b"};
@@ -139,6 +139,18 @@ std::string legend(const std::vector<std::string>& names, double x = kLeft + 10,
   return o.str();
 }
 
+/// A legend as one row under the title (it never covers the data).
+std::string legend_row(const std::vector<std::string>& names) {
+  std::ostringstream o;
+  double x = kLeft;
+  for (size_t i = 0; i < names.size(); ++i) {
+    o << "<rect x=\"" << x << "\" y=\"33\" width=\"10\" height=\"10\" fill=\"" << kColours[i % kColourCount]
+      << "\"/><text x=\"" << x + 14 << "\" y=\"42\">" << esc(names[i]) << "</text>";
+    x += 14 + 7.2 * static_cast<double>(names[i].size()) + 18;
+  }
+  return o.str();
+}
+
 /// A message in place of a chart that has no data.
 std::string empty_chart(const std::string& title, const std::string& why) {
   Frame f(0, 1, 0, 1);
@@ -180,7 +192,7 @@ std::string line_chart(const std::string& title, const std::string& x_label, con
     }
     o << "\"/>";
   }
-  if (series.size() > 1) o << legend(names, kW - kRight - 150);
+  if (series.size() > 1) o << legend_row(names);
   o << "</svg>";
   return o.str();
 }
@@ -217,10 +229,11 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
   if (reference > 0) {
     const double y = f.py(reference);
     o << "<line x1=\"" << kLeft << "\" x2=\"" << kW - kRight << "\" y1=\"" << y << "\" y2=\"" << y
-      << "\" stroke=\"#333\" stroke-dasharray=\"5 4\"/><text x=\"" << kW - kRight - 4 << "\" y=\"" << y - 4
-      << "\" text-anchor=\"end\" fill=\"#333\">" << esc(reference_label) << "</text>";
+      << "\" stroke=\"#333\" stroke-dasharray=\"5 4\"/><text x=\"" << kW - kRight << "\" y=\"42\" "
+      << "text-anchor=\"end\" fill=\"#333\">- - - " << esc(reference_label) << " (" << esc(num(reference, 3))
+      << ")</text>";
   }
-  if (groups.size() > 1) o << legend(groups, kW - kRight - 150);
+  if (groups.size() > 1) o << legend_row(groups);
   o << "</svg>";
   return o.str();
 }
@@ -235,14 +248,17 @@ std::string scatter_chart(const std::string& title, const std::vector<Point>& po
     if (index.emplace(p.group, groups.size()).second) groups.push_back(p.group);
   }
   const double px = (x1 - x0) * 0.05 + 1e-9, py = (y1 - y0) * 0.05 + 1e-9;
-  Frame f(x0 - px, x1 + px, y0 - py, y1 + py);
+  // Room on the right for the legend (one or two columns of 12): the points keep to the left of it.
+  const double legend_part = groups.size() > 24 ? 0 : groups.size() > 12 ? 0.45 : 0.25;
+  const double span = (x1 - x0 + 2 * px) / (1 - legend_part);
+  Frame f(x0 - px, x0 - px + span, y0 - py, y1 + py);
   std::ostringstream o;
   o << f.open(title, "first principal component", "second principal component");
   for (const auto& p : points)
     o << "<circle cx=\"" << num(f.px(p.x), 6) << "\" cy=\"" << num(f.py(p.y), 6) << "\" r=\"4\" fill=\""
       << kColours[index.at(p.group) % kColourCount] << "\" fill-opacity=\"0.8\"><title>" << esc(p.group)
       << "</title></circle>";
-  if (groups.size() <= 24) o << legend(groups, kW - kRight - (groups.size() > 12 ? 260 : 130));
+  if (groups.size() <= 24) o << legend(groups, kW - kRight - (groups.size() > 12 ? 260 : 130) + 10, kTop);
   o << "</svg>";
   return o.str();
 }
