@@ -8,6 +8,8 @@
 #   4. graphs/eval-retrieval.yaml: embed the held-out clips with the last checkpoint; R@K, MedR vs chance
 #   5. graphs/embed.yaml: keep the held-out clips' embeddings in a store (runs/demo/store.db), then
 #      `vatt search` it for two typed queries
+#   6. graphs/eval-linear.yaml (a linear probe on the 12 concepts), graphs/eval-zeroshot.yaml (captions
+#      against per-video means) and `vatt report` (runs/demo/report.html and its PNGs)
 # Everything goes to runs/demo (VATT_DEMO_DIR). Running it again resumes or reuses what is done; extra
 # arguments go to the pretraining run (e.g. --set train.steps=3000).
 set -euo pipefail
@@ -40,8 +42,21 @@ stage "embedding the held-out videos into the store $out/store.db"
   --set store.db="$out/store.db" --metrics "$out/embed.json"
 "$vatt" models --db "$out/store.db"
 
+stage "linear probe on the corpus's concepts ($out/corpus/classes: train = the training videos, test = held-out)"
+"$vatt" run "$repo/graphs/eval-linear.yaml" --progress 0 --set src.uri="$out/corpus/classes" \
+  --set model.checkpoint="$out/pretrain" --set probe.report="$out/probe.json" \
+  --set probe.confusion="$out/confusion.csv" --metrics "$out/probe-metrics.json"
+
+stage "zero-shot retrieval, standard protocol (captions of the held-out videos against 4-clip video means)"
+"$vatt" run "$repo/graphs/eval-zeroshot.yaml" --progress 0 --set src.uri="$out/corpus/heldout" \
+  --set src.captions="$out/corpus/captions.json" --set model.checkpoint="$out/pretrain" \
+  --set score.report="$out/zeroshot.json" --metrics "$out/zeroshot-metrics.json"
+
+stage "report: $out/report.html (and a PNG per chart beside it)"
+"$vatt" report "$out/pretrain" --out "$out/report.html"
+
 stage "done"
-python3 - "$out/retrieval.json" <<'PY'
+python3 - "$out/retrieval.json" "$out/probe.json" "$out/zeroshot.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 names = {"t2v": "text -> video", "v2t": "video -> text", "v2a": "video -> audio", "a2v": "audio -> video"}
@@ -51,6 +66,12 @@ for k in ("t2v", "v2t", "v2a", "a2v"):
     s = r[k]
     print(f"  {names[k]:15} {s['R@1']:6.1f}% {s['R@5']:6.1f}% {s['R@10']:6.1f}% {s['MedR']:6.1f}   "
           f"{s['chance_R@5']:9.1f}%   {s['R@5'] / s['chance_R@5']:8.1f}x")
+p = json.load(open(sys.argv[2]))
+print(f"\nLinear probe (low-rank classifier on frozen video features), {p['sources']} videos, "
+      f"{len(p['classes'])} concepts: top-1 {p['top1']:.1f}%, top-5 {p['top5']:.1f}% (chance {p['chance']:.1f}%)")
+z = json.load(open(sys.argv[3]))
+print(f"Zero-shot text -> video, {z['t2v']['queries']} captions against {z['t2v']['gallery']} videos: "
+      f"R@1 {z['t2v']['R@1']:.1f}%, R@5 {z['t2v']['R@5']:.1f}%, MedR {z['t2v']['MedR']:.1f}")
 PY
 
 for q in "a red screen" "the checkerboard"; do

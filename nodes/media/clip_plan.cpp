@@ -20,21 +20,29 @@ ClipPlan::ClipPlan(const DecodeOptions& opt, const std::string& uri)
       planned_(opt.sampling != "all"),
       random_(opt.sampling == "random"),
       pad_short_(opt.pad_short),
-      seed_(opt.seed ^ fnv1a64(uri)) {}
+      seed_(opt.seed ^ fnv1a64(uri)) {
+  if (opt.range_start_us > 0) range_a_ = std::llround(static_cast<double>(opt.range_start_us) * fps_ / 1e6);
+  if (opt.range_end_us > 0)
+    range_b_ =
+        std::max(range_a_,
+                 static_cast<int64_t>(std::floor(static_cast<double>(opt.range_end_us) * fps_ / 1e6 + 1e-6)));
+}
 
 void ClipPlan::set_duration_ns(int64_t duration_ns) {
   starts_.clear();
-  const auto F = static_cast<int64_t>(std::floor(static_cast<double>(duration_ns) * fps_ / 1e9 + 1e-6));
-  const int64_t T = frames_, K = clips_per_source_;
-  if (F < T) {  // shorter than one clip: no clip, or one to pad
-    if (pad_short_) starts_.push_back(0);
+  int64_t F = static_cast<int64_t>(std::floor(static_cast<double>(duration_ns) * fps_ / 1e9 + 1e-6));
+  if (range_b_ >= 0) F = std::min(F, range_b_);
+  const int64_t A = range_a_, T = frames_, K = clips_per_source_;
+  if (F - A < T) {  // shorter than one clip: no clip, or one to pad (a range's clip may run past its end)
+    if (pad_short_ || (range_b_ >= 0 && A < F)) starts_.push_back(A);
     return;
   }
   if (!random_) {
-    for (int64_t j = 0; j < K; ++j) starts_.push_back(K == 1 ? (F - T) / 2 : (F - T) * j / (K - 1));
+    for (int64_t j = 0; j < K; ++j)
+      starts_.push_back(A + (K == 1 ? (F - A - T) / 2 : (F - A - T) * j / (K - 1)));
   } else {
     std::mt19937_64 rng(seed_);
-    std::uniform_int_distribution<int64_t> d(0, F - T);
+    std::uniform_int_distribution<int64_t> d(A, F - T);
     for (int64_t j = 0; j < K; ++j) starts_.push_back(d(rng));
   }
   std::sort(starts_.begin(), starts_.end());
@@ -45,7 +53,10 @@ void ClipPlan::set_duration_ns(int64_t duration_ns) {
 int64_t ClipPlan::start_of(uint64_t k) const {
   if (planned_) return k < starts_.size() ? starts_[k] : -1;
   if (max_clips_ && k >= static_cast<uint64_t>(max_clips_)) return -1;
-  return static_cast<int64_t>(k) * stride_;
+  const int64_t n = range_a_ + static_cast<int64_t>(k) * stride_;
+  // A range: clips that end by its end (its first clip in any case: a segment shorter than a clip).
+  if (range_b_ >= 0 && k > 0 && n + frames_ > range_b_) return -1;
+  return n;
 }
 
 int64_t ClipPlan::sample_of(int64_t frame) const {

@@ -6,7 +6,8 @@
 //   sampling all:     n_k = k * stride (open-ended: a live or unknown-length source works too)
 //   sampling uniform: K starts evenly spaced over [0, F - T] (F = frames in the source; K = 1: the middle)
 //   sampling random:  K starts drawn from [0, F - T], seeded by seed ^ hash(uri), sorted
-// max_clips caps all three. With pad_short a source shorter than one clip (F < T) has the one clip n_0 = 0,
+// max_clips caps all three. A time range (DecodeOptions::range_*) moves [0, F) to the frames [A, B) of the
+// range: every stride from A while a clip ends by B, uniform/random starts in [A, B - T]. With pad_short a source shorter than one clip (F < T) has the one clip n_0 = 0,
 // which the assembler pads when the streams end.
 #pragma once
 
@@ -42,6 +43,7 @@ class ClipPlan {
   int64_t rate_, frames_, samples_, stride_;
   int64_t max_clips_, clips_per_source_;
   bool planned_, random_, pad_short_;
+  int64_t range_a_ = 0, range_b_ = -1;  // frames of the time range; range_b_ -1 = to the end
   uint64_t seed_;
   std::vector<int64_t> starts_;  // sampling uniform/random, after set_duration_ns
 };

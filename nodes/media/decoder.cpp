@@ -165,6 +165,8 @@ void DecodeOptions::validate() const {
   if (!(timeout_seconds > 0)) bad("timeout_seconds must be > 0");
   if (max_pixels < 1) bad("max_pixels must be >= 1");
   if (video_buffers < 1) bad("video_buffers must be >= 1");
+  if (range_start_us < 0 || (range_end_us != 0 && range_end_us <= range_start_us))
+    bad("a source's time range must have 0 <= start < end");
 }
 
 std::string DecodeOptions::digest() const {
@@ -172,7 +174,10 @@ std::string DecodeOptions::digest() const {
   s << "fps=" << fps << ";short=" << short_side << ";rate=" << sample_rate << ";clip=" << clip_seconds
     << ";stride=" << stride_seconds << ";max=" << max_clips << ";sampling=" << sampling
     << ";k=" << clips_per_source << ";seed=" << seed;
-  if (pad_short) s << ";pad";  // only when on: digests of stores written before the option stay valid
+  if (pad_short) s << ";pad";
+  if (range_start_us || range_end_us)
+    s << ";range=" << range_start_us << "-"
+      << range_end_us;  // only when on: digests of stores written before the option stay valid
   return hex64(fnv1a64(s.str()));
 }
 

@@ -38,6 +38,9 @@ struct DecodeOptions {
   /// audio), instead of a too_short error: evaluations count every labelled file (a 0.6 s sound effect, a
   /// 5 s ESC-50 file against a 6.4 s input).
   bool pad_short = false;
+  /// Only the window [range_start_us, range_end_us) of the source gives clips (an annotated segment of a
+  /// YouCook2 video); range_end_us 0 = to the end. Clip starts keep the source's time line.
+  int64_t range_start_us = 0, range_end_us = 0;
   /// Resume: clips before this index are not emitted; the source is decoded from its start and what comes
   /// before is dropped (seeking there was tried and removed: a flushing accurate seek right after preroll
   /// stalled intermittently). Not part of digest(): it changes what is emitted, not which clips a source has.

@@ -408,7 +408,10 @@ void LiveSources::ingest_file(Source& s, const MediaSource& file) {
 
 void LiveSources::run_folder(Source& s) {
   if (s.kind == "file") {
-    ingest_file(s, MediaSource{s.target, to_uri(s.target), "", ""});
+    MediaSource m;
+    m.path = s.target;
+    m.uri = to_uri(s.target);
+    ingest_file(s, m);
     std::lock_guard<std::mutex> lk(s.mu);
     s.st.state = s.stop ? "stopped" : "done";
     return;

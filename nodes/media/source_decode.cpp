@@ -32,7 +32,7 @@ DecodeStats decode_source(const MediaSource& s, const DecodeOptions& o, const So
   };
   try {
     const DecodeStats st = decode_clips(
-        s.uri, o,
+        s.open_uri(), o,
         [&](Clip&& c) {
           c.source_id = id.source_id;
           c.uri = s.uri;

@@ -22,6 +22,12 @@ std::string file_extension(const std::string& path) {
 
 namespace {
 
+MediaSource uri_source(const std::string& uri) {
+  MediaSource s;
+  s.uri = uri;
+  return s;
+}
+
 MediaSource file_source(const fs::path& p, const fs::path& root, bool labels_from_folder) {
   MediaSource s;
   s.path = p.string();
@@ -51,7 +57,7 @@ MediaSource file_source(const fs::path& p, const fs::path& root, bool labels_fro
 std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOptions& opt) {
   std::vector<MediaSource> out;
   if (uri.find("://") != std::string::npos && uri.rfind("file://", 0) != 0) {
-    out.push_back({"", uri, "", ""});
+    out.push_back(uri_source(uri));
     return out;
   }
   const std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
@@ -73,7 +79,7 @@ std::vector<MediaSource> list_sources(const std::string& uri, const SourceListOp
   if (e == "txt" || e == "list") {
     for (const auto& entry : read_media_list(path)) {
       if (entry.find("://") != std::string::npos)
-        out.push_back({"", entry, "", ""});
+        out.push_back(uri_source(entry));
       else
         out.push_back(file_source(entry, {}, false));
     }

@@ -19,6 +19,12 @@ struct MediaSource {
   /// label from the folder below: `train/CLASS/x.mp4` is split "train", label "CLASS".
   std::string label;
   std::string split;  ///< the split folder's name (labels_from_folder), else ""
+  /// An annotated segment of a file as a source of its own (video_source `segments`): its window on the
+  /// file's time line, its sentence, and the file's URI (what GStreamer opens; `uri` then names the segment
+  /// with a media fragment, "file:///a.mp4#t=12.5,20", so that each segment has its own id).
+  int64_t start_us = 0, end_us = 0;
+  std::string segment_text, media_uri;
+  const std::string& open_uri() const { return media_uri.empty() ? uri : media_uri; }
   bool is_file() const { return !path.empty(); }
   /// How error messages name it: the path, else the URI.
   const std::string& name() const { return path.empty() ? uri : path; }

@@ -39,7 +39,7 @@ Transcript choose_transcript(const MediaSource& s, const SourceAnnotations& ann,
       AsrOptions ao;
       ao.timeout_seconds = opt.timeout_seconds;
       ao.require_video = opt.require_video;
-      const AsrResult r = recognise_speech(s.uri, ao, stop);
+      const AsrResult r = recognise_speech(s.open_uri(), ao, stop);
       t.asr_audio_seconds = r.audio_seconds;
       t.asr_wall_seconds = r.wall_seconds;
       if (!r.words.empty()) t.segments = words_to_segments(r.words, ao.pause_seconds, ao.max_segment_seconds);

@@ -95,6 +95,7 @@ class VideoSource final : public pipeline::Node {
     labels_csv_ = o.get_string("labels_csv");
     split_lists_ = o.get_list("split_lists");
     split_ = o.get_string("split");
+    segments_ = o.get_bool("segments");
     resume_db_ = o.get_string("resume_db");
     epochs_ = o.get_int("epochs");
     shuffle_ = o.get_bool("shuffle");
@@ -129,6 +130,7 @@ class VideoSource final : public pipeline::Node {
       load_datasets();
       sources_ = list_sources(uri_, list_);
       if (!split_.empty()) keep_split();
+      if (segments_) expand_segments();
       keep_shard(sources_, rank_, world_);
     }
     if (world_ > 1 && units() == 0)
@@ -238,6 +240,33 @@ class VideoSource final : public pipeline::Node {
                                " source(s) under " + uri_ +
                                " is in it (splits come from split folders, captions JSON, labels_csv or "
                                "split_lists)");
+  }
+
+  /// Each timed caption of a file (YouCook2's annotated segments) becomes a source of its own: its clips lie
+  /// in the segment, its sentence is its caption. Files without segments are left out (counted).
+  void expand_segments() {
+    std::vector<MediaSource> out;
+    size_t without = 0;
+    for (const auto& s : sources_) {
+      const auto segs = s.is_file() ? datasets_.lookup(s.path).segments : std::vector<TextSegment>{};
+      if (segs.empty()) {
+        ++without;
+        continue;
+      }
+      for (const auto& t : segs) {
+        if (t.end_us <= t.start_us) continue;
+        MediaSource m = s;
+        m.start_us = t.start_us;
+        m.end_us = t.end_us;
+        m.segment_text = t.text;
+        m.media_uri = s.uri;
+        m.uri = fmt::format("{}#t={:g},{:g}", s.uri, t.start_us / 1e6, t.end_us / 1e6);
+        out.push_back(std::move(m));
+      }
+    }
+    spdlog::info("{}: segments: {} segment(s) of {} source(s){}", id_, out.size(), sources_.size() - without,
+                 without ? fmt::format("; {} source(s) without segments left out", without) : "");
+    sources_ = std::move(out);
   }
 
   /// Sources to decode, or stored clips to read.
@@ -370,6 +399,10 @@ class VideoSource final : public pipeline::Node {
     }
     DecodeOptions o = opt_;
     o.require_video = !(s.is_file() && audio_exts_.count(file_extension(s.path)));
+    if (s.end_us > 0) {
+      o.range_start_us = s.start_us;
+      o.range_end_us = s.end_us;
+    }
     const SourceIdentity id = identify(s, o);
     if (!resume_point(store_.get(), id, o)) {  // stored complete with the same content and options
       skipped_.fetch_add(1);
@@ -377,7 +410,11 @@ class VideoSource final : public pipeline::Node {
     }
     if (o.first_clip > 0) resumed_.fetch_add(1);
 
-    const SourceAnnotations ann = s.is_file() ? datasets_.lookup(s.path) : SourceAnnotations{};
+    SourceAnnotations ann = s.is_file() ? datasets_.lookup(s.path) : SourceAnnotations{};
+    if (s.end_us > 0) {  // a segment: its sentence is its caption, and the text of its clips
+      ann.segments.clear();
+      ann.captions = {s.segment_text};
+    }
     TranscriptOptions to = text_;
     to.require_video = o.require_video;
     const Transcript text = choose_transcript(s, ann, to, &stop_);
@@ -419,6 +456,7 @@ class VideoSource final : public pipeline::Node {
   std::string captions_, labels_csv_;
   std::vector<std::string> split_lists_;
   std::string split_;
+  bool segments_ = false;
   std::string resume_db_;
   DatasetIndex datasets_;
   std::shared_ptr<storage::ClipStore> store_;  // resume_db, when it exists
@@ -528,6 +566,11 @@ void register_video_source(pipeline::Registry& registry) {
       "split", "",
       "keep only the sources in this split (train, test, val, foldN, ...: from split folders, captions "
       "JSON, labels_csv or split_lists; training/testing/validation count as train/test/val); empty = all"));
+  c.options.push_back(
+      bool_option("segments", false,
+                  "each timed caption segment of a file (YouCook2 annotations from captions) is a source of "
+                  "its own: clips "
+                  "inside the segment, its sentence as its caption (zero-shot retrieval per segment)"));
   c.options.push_back(bool_option(
       "pad_short", false,
       "a source shorter than one clip gives one padded clip (last frame repeated, silence) instead of a "

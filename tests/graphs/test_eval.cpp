@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -207,6 +208,40 @@ TEST(EvalZeroShot, CaptionsAgainstPerVideoMeansOfFourClipsWithTheirCounts) {
   auto none = run({"--set", "src.uri=" + trained().corpus + "/train"});
   EXPECT_NE(none.exit_code, 0);
   EXPECT_NE(none.output.find("split 'test'"), std::string::npos) << none.output;
+  fs::remove_all(dir);
+}
+
+TEST(EvalZeroShot, YouCook2SegmentsAreGalleryItemsOfTheirOwn) {
+  // A YouCook2-style database over the held-out videos: each of a video's three narrated clips is an
+  // annotated segment with its sentence, subset "validation".
+  const std::string dir = temp_path("eval-youcook");
+  fs::create_directories(dir);
+  const auto captions = read_json(trained().corpus + "/captions.json");
+  nlohmann::json db;
+  std::map<std::string, int> seen;
+  for (const auto& sen : captions["sentences"]) {
+    const std::string id = sen["video_id"];
+    if (id[0] != 'h') continue;
+    const int k = seen[id]++;
+    db["database"][id]["subset"] = "validation";
+    db["database"][id]["annotations"].push_back(
+        {{"segment", {3.2 * k, 3.2 * k + 3.2}}, {"sentence", sen["caption"]}});
+  }
+  db["database"]["not_a_file"]["subset"] = "validation";  // listed, but no such video: not in the gallery
+  std::ofstream(dir + "/youcook2.json") << db.dump();
+  auto r =
+      run_vatt({"run", graph("eval-zeroshot.yaml"), "--progress", "0", "--set",
+                "src.uri=" + trained().corpus + "/heldout", "--set", "src.captions=" + dir + "/youcook2.json",
+                "--set", "src.split=validation", "--set", "src.segments=true", "--set",
+                "model.checkpoint=" + trained().ckpt, "--metrics", dir + "/metrics.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto s = read_json(dir + "/metrics.json")["nodes"]["score"];
+  EXPECT_EQ(s["t2v"]["queries"].get<int>(), 36) << s.dump();
+  EXPECT_EQ(s["t2v"]["gallery"].get<int>(), 36) << s.dump();  // 12 videos x 3 segments
+  EXPECT_EQ(s["v2t"]["queries"].get<int>(), 36);
+  EXPECT_NE(r.output.find("36 segment(s) of 12 source(s)"), std::string::npos) << r.output;
+  // Chance R@5 is 5/36 = 13.9%; the segments of one video show the same concept, so R@5 counts what matters.
+  EXPECT_GT(s["t2v"]["R@5"].get<double>(), 2 * 100.0 * 5 / 36) << r.output;
   fs::remove_all(dir);
 }
 

@@ -222,6 +222,49 @@ TEST(ClipAssembler, AStreamThatEndsShortGivesNoPartialClip) {
   EXPECT_FALSE(f.more);
 }
 
+TEST(ClipPlan, ATimeRangeKeepsEveryWindowInsideIt) {
+  DecodeOptions o = options();  // 10 fps, clips of 10 frames
+  o.range_start_us = 1'000'000;
+  o.range_end_us = 3'500'000;
+  ClipPlan all(o, "file:///a.webm");
+  EXPECT_EQ(all.start_of(0), 10);
+  EXPECT_EQ(all.start_of(1), 20);
+  EXPECT_EQ(all.start_of(2), -1);  // 30 + 10 frames would end past 3.5 s
+  o.sampling = "uniform";
+  o.clips_per_source = 2;
+  o.range_start_us = 2'000'000;
+  o.range_end_us = 6'000'000;
+  ClipPlan u(o, "file:///a.webm");
+  u.set_duration_ns(10'000'000'000);
+  EXPECT_EQ(u.start_of(0), 20);
+  EXPECT_EQ(u.start_of(1), 50);
+  EXPECT_EQ(u.start_of(2), -1);
+  // A segment shorter than a clip gives the clip that starts with it.
+  o.range_end_us = 2'500'000;
+  ClipPlan s(o, "file:///a.webm");
+  s.set_duration_ns(10'000'000'000);
+  EXPECT_EQ(s.start_of(0), 20);
+  EXPECT_EQ(s.start_of(1), -1);
+  // The assembler cuts clips from the source's frames: the range's first clip holds frames 20..29.
+  const Fed f = feed(u, 100, 10000, 250);
+  ASSERT_EQ(f.clips.size(), 2u);
+  EXPECT_EQ(f.clips[0].start_us, 2'000'000);
+  EXPECT_EQ((*f.clips[0].frames)[0], 20);
+  EXPECT_EQ((*f.clips[0].audio)[0], 2000.0f);
+  EXPECT_EQ((*f.clips[1].frames)[0], 50);
+  // Part of the options' digest: a store keeps a segment's clips apart from the whole file's.
+  DecodeOptions whole = options(10, 8000);
+  DecodeOptions seg = options(10, 8000);
+  seg.range_start_us = 1;
+  seg.range_end_us = 2;
+  EXPECT_NE(whole.digest(), seg.digest());
+  seg.range_end_us = 0;
+  seg.range_start_us = 5;
+  EXPECT_NO_THROW(seg.validate());
+  seg.range_end_us = 3;
+  EXPECT_THROW(seg.validate(), std::invalid_argument);
+}
+
 TEST(ClipAssembler, PadShortGivesAShortSourceOnePaddedClip) {
   DecodeOptions o = options();  // 10 frames, 1000 samples per clip
   ClipPlan off(o, "file:///short.webm");
