@@ -83,6 +83,38 @@ TEST(EvalLinear, ClassFoldersWithTrainAndTestScoreFarAboveChanceWithBothClassifi
   fs::remove_all(dir);
 }
 
+TEST(EvalLinear, AClipStoreIngestedOnceGivesTheSameFiguresWithoutDecoding) {
+  // Ingest the class folders once, with the evaluation's own source settings (labels and splits are kept
+  // in the clip records), then evaluate from the store: nothing decodes, the figures are the same.
+  const std::string dir = temp_path("eval-store");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string classes = trained().corpus + "/classes";
+  auto ingest = run_vatt({"run",   graph("ingest.yaml"),     "--progress", "0",
+                          "--set", "src.uri=" + classes,     "--set",      "store.db=" + dir + "/eval.db",
+                          "--set", "store.store_media=true", "--set",      "src.labels_from_folder=true",
+                          "--set", "src.sampling=uniform",   "--set",      "src.clips_per_source=4",
+                          "--set", "src.pad_short=true",     "--set",      "src.asr=off",
+                          "--set", "src.subtitles=false",    "--set",      "src.fps=2.5",
+                          "--set", "src.short_side=40",      "--set",      "src.sample_rate=8000",
+                          "--set", "src.clip_seconds=3.2"});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.output;
+  auto direct = probe(dir, {"--set", "src.uri=" + classes, "--set", "probe.method=svm"});
+  ASSERT_EQ(direct.exit_code, 0) << direct.output;
+  const auto a = read_json(dir + "/metrics.json")["nodes"];
+  auto stored = probe(dir, {"--set", "src.uri=" + dir + "/eval.db", "--set", "probe.method=svm"});
+  ASSERT_EQ(stored.exit_code, 0) << stored.output;
+  const auto b = read_json(dir + "/metrics.json")["nodes"];
+  // Read back, not decoded: the source's units are the stored clips themselves.
+  EXPECT_NE(stored.output.find("stored clip(s) in clip store " + dir + "/eval.db"), std::string::npos)
+      << stored.output;
+  EXPECT_EQ(b["src"]["clips"].get<double>(), a["src"]["clips"].get<double>());
+  EXPECT_EQ(b["probe"]["sources"], a["probe"]["sources"]);
+  EXPECT_EQ(b["probe"]["top1"], a["probe"]["top1"]);
+  EXPECT_EQ(b["probe"]["top5"], a["probe"]["top5"]);
+  fs::remove_all(dir);
+}
+
 TEST(EvalLinear, SplitListsGiveOneFigurePerSplitAndTheirMean) {
   // UCF101's layout: CLASS/file folders (no split folders) with trainlistNN/testlistNN files naming
   // "CLASS/file"; a file sits in several lists.

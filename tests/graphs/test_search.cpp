@@ -5,8 +5,10 @@
 // store gets one clear line; exports load in Python.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <cmath>
 
 #include <cstdio>
 #include <cstring>
@@ -189,16 +191,23 @@ TEST(EmbedSearch, VideoFilesAreStoredWithTheirTranscriptsAndTheIndexCatchesUpWit
   // A video file as the query finds itself (other videos of the same test pattern score as high); a stored
   // clip finds its twins, never itself.
   const std::string file = t.corpus + "/heldout/h003.webm";
-  // The 7 videos of one concept (1 held-out, 6 training) show the same frames and tie at the top, in store
-  // order: the query's own video is among them with the best score, not necessarily first.
+  // The videos of one concept show the same frames and score alike: the query's own video is among the
+  // best, not necessarily first. How close other concepts come depends on the trained fixture (one trained
+  // on another CPU put three snowstorm and ripple videos at 0.99 above the pinwheel's own 0.97), so the
+  // check is a high score among the 10 best, and a tie with a video of its own concept.
   hits = search({"--db", db, "--video", file, "-k", "10", "--per-video"});
   ASSERT_EQ(hits.size(), 10u);
   EXPECT_GT(hits[0]["score"].get<double>(), 0.99);
   bool found = false;
-  for (const auto& h : hits)
-    if (h["source"].get<std::string>() == "file://" + file) {
+  for (size_t i = 0; i < hits.size(); ++i)
+    if (hits[i]["source"].get<std::string>() == "file://" + file) {
       found = true;
-      EXPECT_NEAR(h["score"].get<double>(), hits[0]["score"].get<double>(), 1e-2) << "ties with the best";
+      const double own = hits[i]["score"].get<double>();
+      EXPECT_GT(own, 0.9);
+      bool twin = false;  // another video of the same concept (the same frames) within 1e-3
+      for (size_t j = 0; j < hits.size(); ++j)
+        twin |= j != i && std::abs(hits[j]["score"].get<double>() - own) < 1e-3;
+      EXPECT_TRUE(twin) << "no other video scores as the query's own";
     }
   EXPECT_TRUE(found) << "the query's own video is not among the 10 best";
   hits = search({"--db", db, "--clip", file + ":1", "-k", "2", "--space", "va"});
