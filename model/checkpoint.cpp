@@ -74,8 +74,9 @@ ModelConfig config_from_text(const std::string& text) {
   return make_config(name, overrides);
 }
 
-void save_checkpoint(const std::string& path, const VattImpl& model, const torch::optim::Adam* adam,
-                     int64_t step, const std::string& user_blob, const NegativeBank* negatives) {
+void save_checkpoint(const std::string& path, const VattImpl& model, const torch::optim::Optimizer* adam,
+                     int64_t step, const std::string& user_blob, const NegativeBank* negatives,
+                     const std::map<std::string, torch::Tensor>& extra) {
   torch::NoGradGuard no_grad;
   torch::serialize::OutputArchive out;
   out.write("format", torch::tensor({kFormatVersion}, torch::kInt64));
@@ -101,6 +102,7 @@ void save_checkpoint(const std::string& path, const VattImpl& model, const torch
     adam->save(opt);
     out.write("optimizer", opt);
   }
+  for (const auto& [name, t] : extra) out.write("extra." + name, t);
   if (negatives) {
     torch::serialize::OutputArchive bank;
     negatives->save(bank);
@@ -216,6 +218,24 @@ CheckpointMeta load_checkpoint(const std::string& path, VattImpl& model, torch::
     }
   }
   return meta;
+}
+
+std::map<std::string, torch::Tensor> load_checkpoint_extra(const std::string& path,
+                                                           const std::vector<std::string>& names) {
+  auto in = open_archive(path);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& n : names) {
+    torch::Tensor t;
+    if (in.try_read("extra." + n, t)) out[n] = t;
+  }
+  return out;
+}
+
+void load_checkpoint_optimizer(const std::string& path, torch::optim::Optimizer& optimizer) {
+  auto in = open_archive(path);
+  torch::serialize::InputArchive opt;
+  if (!in.try_read("optimizer", opt)) throw std::runtime_error("checkpoint " + path + ": no optimizer state");
+  optimizer.load(opt);
 }
 
 std::string checkpoint_path(const std::string& dir, int64_t step) {

@@ -6,8 +6,10 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model/config.h"
 #include "model/negatives.h"
@@ -39,9 +41,21 @@ struct CheckpointMeta {
 /// and the directory is fsync'ed, so a crash at any point leaves either the previous file or the new one,
 /// never a torn one. Throws std::runtime_error naming the path on any I/O failure.
 /// `negatives` (may be null): the hard-negative memory bank, saved with the rest.
-void save_checkpoint(const std::string& path, const VattImpl& model, const torch::optim::Adam* adam,
-                     int64_t step, const std::string& user_blob = {},
-                     const NegativeBank* negatives = nullptr);
+/// `optimizer` may be any LibTorch optimiser (Adam for pretraining, SGD for fine-tuning); `extra` tensors are
+/// written as "extra.<name>" (a fine-tuned model's classification head and its description): readers that
+/// do not know them load the backbone as from any checkpoint.
+void save_checkpoint(const std::string& path, const VattImpl& model, const torch::optim::Optimizer* optimizer,
+                     int64_t step, const std::string& user_blob = {}, const NegativeBank* negatives = nullptr,
+                     const std::map<std::string, torch::Tensor>& extra = {});
+
+/// The "extra.<name>" tensors of a checkpoint (on the CPU), by name without the prefix; a name not stored is
+/// absent from the result. Throws std::runtime_error naming the path when it cannot be read.
+std::map<std::string, torch::Tensor> load_checkpoint_extra(const std::string& path,
+                                                           const std::vector<std::string>& names);
+
+/// Restores an optimiser saved with save_checkpoint (built over the same parameters in the same order) and
+/// moves its state to the parameters' devices. Throws std::runtime_error naming the path when it is missing.
+void load_checkpoint_optimizer(const std::string& path, torch::optim::Optimizer& optimizer);
 
 /// Reads only the metadata (config, step, blob) of a checkpoint: enough to build the model (`Vatt(config)`)
 /// and the optimiser before `load_checkpoint`. Throws std::runtime_error naming the path.

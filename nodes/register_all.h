@@ -36,5 +36,7 @@ void register_mine_pairs(pipeline::Registry& registry);
 void register_retrieval_eval(pipeline::Registry& registry);
 void register_linear_probe(pipeline::Registry& registry);
 void register_zeroshot_eval(pipeline::Registry& registry);
+void register_finetune(pipeline::Registry& registry);
+void register_classify(pipeline::Registry& registry);
 
 }  // namespace vatt::nodes

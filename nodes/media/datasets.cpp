@@ -189,6 +189,12 @@ void DatasetIndex::load_split_list(const std::string& name, const std::string& p
   }
 }
 
+std::set<std::string> DatasetIndex::labels() const {
+  std::set<std::string> out;
+  for (const auto& [id, a] : by_id_) out.insert(a.labels.begin(), a.labels.end());
+  return out;
+}
+
 SourceAnnotations DatasetIndex::lookup(const std::string& path) const {
   const std::string stem = stem_of(path);
   auto it = by_id_.find(stem);

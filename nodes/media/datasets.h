@@ -59,6 +59,8 @@ class DatasetIndex {
   /// a trailing "_<digits>" start-time suffix). Empty when nothing is known.
   SourceAnnotations lookup(const std::string& path) const;
   bool empty() const { return by_id_.empty(); }
+  /// Every label the files name, sorted (the classes of a labels CSV).
+  std::set<std::string> labels() const;
 
  private:
   std::map<std::string, SourceAnnotations> by_id_;

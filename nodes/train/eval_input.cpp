@@ -53,6 +53,11 @@ InputSpec parse_input_spec(const std::string& blob, const std::string& origin, i
 }
 
 void prepare_clip(const Clip& c, const InputSpec& spec, uint8_t* frames_out, float* audio_out) {
+  prepare_clip_view(c, spec, 0.5, false, frames_out, audio_out);
+}
+
+void prepare_clip_view(const Clip& c, const InputSpec& spec, double crop_position, bool flip,
+                       uint8_t* frames_out, float* audio_out) {
   if (!c.frames || c.frames_t < 1 || c.height < 1 || c.width < 1)
     throw std::invalid_argument("clip " + std::to_string(c.clip_index) + " of " + c.uri +
                                 " has no video frames; the model needs " + std::to_string(spec.frames));
@@ -61,8 +66,10 @@ void prepare_clip(const Clip& c, const InputSpec& spec, uint8_t* frames_out, flo
   const int side = std::min(c.height, c.width);
   AugmentDraw d;
   d.w = d.h = side;
-  d.x = (c.width - side) / 2;
-  d.y = (c.height - side) / 2;
+  const double at = std::clamp(crop_position, 0.0, 1.0);
+  d.x = static_cast<int>(std::lround((c.width - side) * at));
+  d.y = static_cast<int>(std::lround((c.height - side) * at));
+  d.flip = flip;
   const size_t in_frame = static_cast<size_t>(c.height) * static_cast<size_t>(c.width) * 3;
   const size_t out_frame = static_cast<size_t>(spec.crop) * static_cast<size_t>(spec.crop) * 3;
   for (int i = 0; i < spec.frames; ++i) {

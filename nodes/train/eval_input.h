@@ -38,6 +38,11 @@ InputSpec parse_input_spec(const std::string& blob, const std::string& origin, i
 /// Throws std::invalid_argument naming the clip when it has no frames.
 void prepare_clip(const Clip& clip, const InputSpec& spec, uint8_t* frames_out, float* audio_out);
 
+/// prepare_clip with the square window at `crop_position` along the long side (0 = left or top, 0.5 = the
+/// centre crop, 1 = right or bottom: the three crops of multi-crop testing), mirrored when `flip`.
+void prepare_clip_view(const Clip& clip, const InputSpec& spec, double crop_position, bool flip,
+                       uint8_t* frames_out, float* audio_out);
+
 /// The audio part of prepare_clip alone: resampled to the trained rate, cut or zero-padded to its length.
 void prepare_audio(const Clip& clip, const InputSpec& spec, float* audio_out);
 

@@ -22,6 +22,8 @@ void register_train_nodes(pipeline::Registry& registry) {
   register_retrieval_eval(registry);
   register_linear_probe(registry);
   register_zeroshot_eval(registry);
+  register_finetune(registry);
+  register_classify(registry);
 }
 
 }  // namespace vatt::nodes

@@ -4,6 +4,7 @@
 // real checkpoint, real liblinear and LibTorch; and `vatt report` over the fixture's run, opened in headless
 // Chromium.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -274,6 +275,109 @@ TEST(EvalZeroShot, YouCook2SegmentsAreGalleryItemsOfTheirOwn) {
   EXPECT_NE(r.output.find("36 segment(s) of 12 source(s)"), std::string::npos) << r.output;
   // Chance R@5 is 5/36 = 13.9%; the segments of one video show the same concept, so R@5 counts what matters.
   EXPECT_GT(s["t2v"]["R@5"].get<double>(), 2 * 100.0 * 5 / 36) << r.output;
+  fs::remove_all(dir);
+}
+
+TEST(Finetune, VideoBeatsTheFrozenProbeOnTheSameSplitResumesAfterKillNineAndKeepsTheBackboneUsable) {
+  const std::string dir = temp_path("finetune-video");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string classes = trained().corpus + "/classes", out = dir + "/ft";
+  const std::vector<std::string> args = {"run",        graph("finetune-video.yaml"),
+                                         "--progress", "0",
+                                         "--set",      "src.uri=" + classes,
+                                         "--set",      "train.checkpoint=" + trained().ckpt,
+                                         "--set",      "train.checkpoint_dir=" + out,
+                                         "--set",      "train.steps=60",
+                                         "--set",      "train.lr=0.05",
+                                         "--set",      "train.checkpoint_every=20"};
+  // Killed right after its first checkpoint; the same command resumes from it.
+  auto killed = run_vatt(args, 0, SIGKILL, "train: checkpoint");
+  EXPECT_NE(killed.exit_code, 0) << killed.output;
+  ASSERT_TRUE(fs::exists(out + "/ckpt-000000000020.pt")) << killed.output;
+  auto resumed = run_vatt(args);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed at step"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("step 60/60"), std::string::npos) << resumed.output;
+  ASSERT_TRUE(fs::exists(out + "/ckpt-000000000060.pt"));
+  // Test: 4 clips x 3 crops per held-out video.
+  auto test = run_vatt({"run", graph("eval-classify.yaml"), "--progress", "0", "--set", "src.uri=" + classes,
+                        "--set", "model.checkpoint=" + out, "--set", "model.report=" + dir + "/classify.json",
+                        "--metrics", dir + "/classify-metrics.json"});
+  ASSERT_EQ(test.exit_code, 0) << test.output;
+  const auto m = read_json(dir + "/classify-metrics.json")["nodes"]["model"];
+  EXPECT_EQ(m["sources"].get<int>(), 12) << m.dump();
+  EXPECT_EQ(m["views_per_source"].get<double>(), 12.0);
+  const double ft = m["top1"].get<double>();
+  EXPECT_GE(ft, 50.0) << test.output;  // chance 8.3%
+  // The frozen features of the same backbone, same split, the paper's low-rank classifier.
+  auto lin = probe(dir, {"--set", "src.uri=" + classes});
+  ASSERT_EQ(lin.exit_code, 0) << lin.output;
+  const double frozen = read_json(dir + "/metrics.json")["nodes"]["probe"]["top1"].get<double>();
+  EXPECT_GE(ft, frozen) << "fine-tuned " << ft << "% vs frozen " << frozen << "%";
+  // The fine-tuned checkpoint still embeds (search, retrieval) through its backbone.
+  auto ret = run_vatt({"run", graph("eval-retrieval.yaml"), "--progress", "0", "--set",
+                       "src.uri=" + trained().corpus + "/heldout", "--set", "model.checkpoint=" + out});
+  EXPECT_EQ(ret.exit_code, 0) << ret.output;
+  // A pretraining checkpoint has no head to test.
+  auto nohead = run_vatt({"run", graph("eval-classify.yaml"), "--progress", "0", "--set",
+                          "src.uri=" + classes, "--set", "model.checkpoint=" + trained().ckpt});
+  EXPECT_NE(nohead.exit_code, 0);
+  EXPECT_NE(nohead.output.find("has no classification head"), std::string::npos) << nohead.output;
+  fs::remove_all(dir);
+}
+
+TEST(Finetune, AudioMultiLabelWithMixupGivesMapAucAndDPrime) {
+  // AudioSet's layout: YTID_START.wav files and a segments CSV with quoted label lists; three kinds of clip:
+  // a low tone ("low"), a high tone ("high"), both ("low,high").
+  const std::string dir = temp_path("finetune-audio");
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/train");
+  fs::create_directories(dir + "/eval");
+  std::ofstream train_csv(dir + "/train.csv"), eval_csv(dir + "/eval.csv");
+  for (auto* csv : {&train_csv, &eval_csv})
+    *csv << "# Segments csv\n# YTID, start_seconds, end_seconds, positive_labels\n";
+  for (int i = 0; i < 36; ++i) {
+    const int kind = i % 3;
+    const bool test = i >= 24;
+    const double jitter = 1 + 0.01 * (i % 7);
+    const std::string id = "yt" + std::to_string(i),
+                      file = dir + (test ? "/eval/" : "/train/") + id + "_30.wav";
+    const std::string low = "audiotestsrc wave=sine freq=" + std::to_string(300 * jitter) +
+                            " num-buffers=16 samplesperbuffer=1000 ! audio/x-raw,rate=8000,channels=1 ! m. ";
+    const std::string high = "audiotestsrc wave=sine freq=" + std::to_string(2500 * jitter) +
+                             " num-buffers=16 samplesperbuffer=1000 ! audio/x-raw,rate=8000,channels=1 ! m. ";
+    const std::string cmd =
+        "gst-launch-1.0 -q audiomixer name=m ! audio/x-raw,rate=8000,channels=1 ! wavenc ! "
+        "filesink location=" +
+        file + " " + (kind != 1 ? low : "") + (kind != 0 ? high : "");
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    (test ? eval_csv : train_csv) << id << ", 30.000, 40.000, \""
+                                  << (kind == 0   ? "low"
+                                      : kind == 1 ? "high"
+                                                  : "low,high")
+                                  << "\"\n";
+  }
+  train_csv.close();
+  eval_csv.close();
+  auto ft = run_vatt({"run", graph("finetune-audio.yaml"), "--progress", "0", "--set",
+                      "src.uri=" + dir + "/train", "--set", "src.labels_csv=" + dir + "/train.csv", "--set",
+                      "train.checkpoint=" + trained().ckpt, "--set", "train.checkpoint_dir=" + dir + "/ft",
+                      "--set", "train.steps=60", "--set", "train.lr=0.05"});
+  ASSERT_EQ(ft.exit_code, 0) << ft.output;
+  EXPECT_NE(ft.output.find("for 2 classes (multi-label"), std::string::npos) << ft.output;
+  auto test = run_vatt({"run", graph("eval-classify.yaml"), "--progress", "0", "--set",
+                        "src.uri=" + dir + "/eval", "--set", "src.labels_csv=" + dir + "/eval.csv", "--set",
+                        "src.split=", "--set", "src.labels_from_folder=false", "--set",
+                        "model.checkpoint=" + dir + "/ft", "--metrics", dir + "/m.json"});
+  ASSERT_EQ(test.exit_code, 0) << test.output;
+  const auto m = read_json(dir + "/m.json")["nodes"]["model"];
+  EXPECT_EQ(m["sources"].get<int>(), 12) << m.dump();
+  // 2 s files against a 3.2 s clip: one padded clip each, one view (audio has no crops).
+  EXPECT_EQ(m["views_per_source"].get<double>(), 1.0);
+  EXPECT_GT(m["mAP"].get<double>(), 75.0) << test.output;
+  EXPECT_GT(m["AUC"].get<double>(), 75.0) << test.output;
+  EXPECT_GT(m["d_prime"].get<double>(), 0.5) << test.output;
   fs::remove_all(dir);
 }
 

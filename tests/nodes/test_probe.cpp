@@ -2,8 +2,11 @@
 // classifier on separable and on label-shuffled Gaussian clusters, and the top-1/top-5/confusion figures.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <random>
 
+#include "model/classifier.h"
 #include "model/linear_probe.h"
 #include "nodes/train/probe.h"
 
@@ -112,6 +115,24 @@ TEST(LinearProbe, TopFiveCountsTiesAgainstTheTruth) {
   EXPECT_NEAR(s.top1, 200.0 / 3, 1e-9);
   EXPECT_EQ(s.confusion[3][0], 1);
   EXPECT_DOUBLE_EQ(s.top5, 100.0);
+}
+
+TEST(MultiLabel, AveragePrecisionAucAndDPrimeOfKnownRankings) {
+  // Class 0: positives ranked 1st and 3rd of 4 -> AP = (1/1 + 2/3) / 2; AUC: positive scores 0.9, 0.5 vs
+  // negatives 0.7, 0.1 -> 3 of 4 pairs won = 0.75. Class 1: a perfect ranking -> AP 1, AUC 1.
+  const std::vector<float> scores = {0.9f, 0.8f, 0.7f, 0.6f, 0.5f, 0.1f, 0.1f, 0.0f};
+  const std::vector<float> targets = {1, 1, 0, 1, 1, 0, 0, 0};
+  const auto s = model::multi_label_scores(scores, targets, 2);
+  EXPECT_EQ(s.classes_scored, 2);
+  EXPECT_NEAR(s.map, 100.0 * ((1.0 + 2.0 / 3.0) / 2 + 1.0) / 2, 1e-9);
+  EXPECT_NEAR(s.auc, 100.0 * (0.75 + 1.0) / 2, 1e-9);
+  // d' = sqrt(2) * Phi^-1(0.875) = sqrt(2) * 1.150349...
+  EXPECT_NEAR(s.d_prime, std::sqrt(2.0) * 1.1503493803760083, 1e-6);
+  // Tied scores count half: one positive and one negative at the same score -> AUC 0.5, d' 0.
+  const auto t = model::multi_label_scores({0.3f, 0.3f}, {1, 0}, 1);
+  EXPECT_NEAR(t.auc, 50.0, 1e-9);
+  EXPECT_NEAR(t.d_prime, 0.0, 1e-6);
+  EXPECT_THROW(model::multi_label_scores({0.1f}, {1, 0}, 1), std::invalid_argument);
 }
 
 }  // namespace
