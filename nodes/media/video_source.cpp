@@ -84,6 +84,7 @@ class VideoSource final : public pipeline::Node {
     opt_.validate();
     for (const auto& e : o.get_list("extensions")) list_.extensions.insert(file_extension("x." + e));
     for (const auto& e : o.get_list("audio_extensions")) audio_exts_.insert(file_extension("x." + e));
+    for (const auto& e : o.get_list("image_extensions")) image_exts_.insert(file_extension("x." + e));
     list_.labels_from_folder = o.get_bool("labels_from_folder");
     parallel_ = static_cast<int>(o.get_int("parallel"));
     queue_cap_ = static_cast<size_t>(o.get_int("queue"));
@@ -399,6 +400,12 @@ class VideoSource final : public pipeline::Node {
     }
     DecodeOptions o = opt_;
     o.require_video = !(s.is_file() && audio_exts_.count(file_extension(s.path)));
+    if (s.is_file() && image_exts_.count(file_extension(s.path))) {
+      // A still image: one clip, its frame repeated (image fine-tuning: the paper repeats it along time).
+      o.sampling = "all";
+      o.max_clips = 1;
+      o.pad_short = true;
+    }
     if (s.end_us > 0) {
       o.range_start_us = s.start_us;
       o.range_end_us = s.end_us;
@@ -449,7 +456,7 @@ class VideoSource final : public pipeline::Node {
   std::string id_, uri_;
   DecodeOptions opt_;
   SourceListOptions list_;
-  std::set<std::string> audio_exts_;
+  std::set<std::string> audio_exts_, image_exts_;
   int parallel_ = 1;
   size_t queue_cap_ = 4;
   TranscriptOptions text_;
@@ -520,6 +527,10 @@ void register_video_source(pipeline::Registry& registry) {
           "audio_extensions", audio_exts,
           "extensions of audio files: they give audio-only clips (other files without video "
           "are errors)"),
+      pipeline::list_option(
+          "image_extensions", {"jpg", "jpeg", "png", "bmp", "webp"},
+          "extensions of still images: each gives one clip of its frame repeated (add them to "
+          "extensions to take images from folders)"),
       float_option("fps", 10.0, "output frame rate", 0.1, 240),
       int_option("short_side", 256, "frames scaled so their short side is this; 0 = as is", 0, 4096),
       int_option("sample_rate", 48000, "audio rate (mono float)", 8000, 192000),

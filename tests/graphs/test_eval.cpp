@@ -381,6 +381,45 @@ TEST(Finetune, AudioMultiLabelWithMixupGivesMapAucAndDPrime) {
   fs::remove_all(dir);
 }
 
+TEST(Finetune, StillImagesBecomeClipsOfOneRepeatedFrameAtFourFrames) {
+  // Four classes of generated images (PNG and JPEG), train/ and test/ folders.
+  const std::string dir = temp_path("finetune-image");
+  fs::remove_all(dir);
+  const std::vector<std::pair<std::string, std::string>> kinds = {
+      {"red", "pattern=solid-color foreground-color=0xffff0000"},
+      {"blue", "pattern=solid-color foreground-color=0xff0000ff"},
+      {"checkers", "pattern=checkers-8"},
+      {"snow", "pattern=snow"}};
+  for (const auto& [name, pattern] : kinds)
+    for (int i = 0; i < 5; ++i) {
+      const std::string split = i < 3 ? "train" : "test", folder = dir + "/" + split + "/" + name;
+      fs::create_directories(folder);
+      const bool png = i % 2 == 0;
+      const std::string cmd = "gst-launch-1.0 -q videotestsrc " + pattern +
+                              " num-buffers=1 ! video/x-raw,width=" + std::to_string(64 + 8 * i) +
+                              ",height=48 ! " + (png ? "pngenc" : "jpegenc") +
+                              " ! filesink location=" + folder + "/" + std::to_string(i) +
+                              (png ? ".png" : ".jpg");
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+  auto ft =
+      run_vatt({"run", graph("finetune-image.yaml"), "--progress", "0", "--set", "src.uri=" + dir, "--set",
+                "train.checkpoint=" + trained().ckpt, "--set", "train.checkpoint_dir=" + dir + "/ft", "--set",
+                "train.steps=40", "--set", "train.lr=0.05", "--set", "batch.size=6"});
+  ASSERT_EQ(ft.exit_code, 0) << ft.output;
+  EXPECT_NE(ft.output.find("for 4 classes"), std::string::npos) << ft.output;
+  EXPECT_NE(ft.output.find("input 4 frames of"), std::string::npos) << ft.output;  // positions resized
+  auto test = run_vatt({"run", graph("eval-classify.yaml"), "--progress", "0", "--set", "src.uri=" + dir,
+                        "--set", "src.extensions=[jpg,png]", "--set", "model.checkpoint=" + dir + "/ft",
+                        "--set", "model.crops=1", "--metrics", dir + "/m.json"});
+  ASSERT_EQ(test.exit_code, 0) << test.output;
+  const auto m = read_json(dir + "/m.json")["nodes"]["model"];
+  EXPECT_EQ(m["sources"].get<int>(), 8) << m.dump();
+  EXPECT_EQ(m["views_per_source"].get<double>(), 1.0);      // one clip per image, one crop
+  EXPECT_GE(m["top1"].get<double>(), 75.0) << test.output;  // chance 25%
+  fs::remove_all(dir);
+}
+
 /// Width and height from a PNG's IHDR chunk; {0, 0} when the file is not a PNG.
 std::pair<uint32_t, uint32_t> png_size(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
