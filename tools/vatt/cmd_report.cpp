@@ -25,14 +25,14 @@ int cmd_report(const Args& args) {
   po::variables_map vm;
   const std::string usage =
       "usage: vatt report RUN_DIR [--out FILE.html] [--eval REPORT.json ...]\n"
-      "A training run (RUN_DIR/steps.jsonl, written by train_vatt into its checkpoint_dir) and the "
-      "evaluation\n"
-      "reports in RUN_DIR and its parent (retrieval_eval, zeroshot_eval, linear_probe `report` files) as "
-      "one\n"
-      "HTML page with no outside resources: loss terms, learning rate, gradient norm and throughput over "
-      "steps;\n"
-      "retrieval R@K; similarity densities of positive and negative pairs; a 2-D map of embeddings; probe\n"
-      "accuracy and its confusion matrix. Each chart is also written as FILE-<chart>.png.";
+      "A training run (RUN_DIR/steps.jsonl, written by train_vatt into its checkpoint_dir) and the\n"
+      "evaluation reports in RUN_DIR and its parent (the `report` files of retrieval_eval, zeroshot_eval,\n"
+      "linear_probe and classify) as one HTML page with no outside resources: loss terms, learning rate,\n"
+      "gradient norm and throughput over steps; retrieval R@K; similarity densities of positive and "
+      "negative\n"
+      "pairs; a 2-D map of embeddings; probe and fine-tuned accuracy and their confusion matrices. Each "
+      "chart\n"
+      "is also written as FILE-<chart>.png.";
   if (auto rc = parse_args(args, usage, opts, pos, vm, hidden)) return *rc;
   png = !vm.count("no-png");
   if (out.empty()) out = run_dir + "/report.html";
@@ -54,8 +54,10 @@ int cmd_report(const Args& args) {
       }
     for (const auto& n : in.notes) std::fprintf(stderr, "vatt report: %s\n", n.c_str());
     std::printf(
-        "vatt report: %s: %zu chart(s) from %zu logged step(s), %zu retrieval and %zu probe report(s)",
-        out.c_str(), charts.size(), in.steps.size(), in.retrieval.size(), in.probes.size());
+        "vatt report: %s: %zu chart(s) from %zu logged step(s), %zu retrieval, %zu probe and %zu fine-tuned "
+        "report(s)",
+        out.c_str(), charts.size(), in.steps.size(), in.retrieval.size(), in.probes.size(),
+        in.classify.size());
     if (pngs) std::printf("; %zu PNG file(s) %s-*.png", pngs, base.c_str());
     std::printf("\n");
   } catch (const std::exception& e) {

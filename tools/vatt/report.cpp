@@ -311,6 +311,9 @@ namespace {
 bool is_retrieval(const nlohmann::json& j) {
   return j.is_object() && j.contains("t2v") && j["t2v"].is_object() && j["t2v"].contains("R@1");
 }
+bool is_classify(const nlohmann::json& j) {
+  return j.is_object() && j.contains("views_per_source") && j.contains("classes");
+}
 bool is_probe(const nlohmann::json& j) {
   return j.is_object() && j.contains("method") && j.contains("splits") && j["splits"].is_array();
 }
@@ -367,10 +370,12 @@ Inputs gather(const std::string& run_dir, const std::vector<std::string>& extra)
       in.retrieval.emplace_back(p.string(), std::move(j));
     else if (is_probe(j))
       in.probes.emplace_back(p.string(), std::move(j));
+    else if (is_classify(j))
+      in.classify.emplace_back(p.string(), std::move(j));
     else if (must)
       throw std::runtime_error(p.string() +
                                ": not an evaluation report (expected the JSON report of retrieval_eval, "
-                               "zeroshot_eval or linear_probe)");
+                               "zeroshot_eval, linear_probe or classify)");
   };
   const fs::path dirs[] = {fs::path(run_dir), fs::path(run_dir).parent_path()};
   for (const fs::path& dir : dirs) {
@@ -385,7 +390,7 @@ Inputs gather(const std::string& run_dir, const std::vector<std::string>& extra)
     if (!fs::is_regular_file(e, ec)) throw std::runtime_error(e + ": no such file");
     take(e, true);
   }
-  if (in.retrieval.empty() && in.probes.empty())
+  if (in.retrieval.empty() && in.probes.empty() && in.classify.empty())
     in.notes.push_back("no evaluation report in " + run_dir +
                        " or its parent (score.report / probe.report "
                        "of the evaluation graphs write them)");
@@ -507,6 +512,30 @@ std::vector<Chart> charts(const Inputs& in) {
                      heatmap("Confusion matrix" + tag, labels, m)});
     }
   }
+  n = 0;
+  for (const auto& [file, r] : in.classify) {
+    ++n;
+    const std::string tag =
+        " (" + short_name(file) + ", " + std::to_string(r.value("sources", 0)) + " sources)";
+    if (r.contains("mAP")) {
+      out.push_back({"classify-" + std::to_string(n),
+                     "Fine-tuned multi-label test: mAP and mean ROC AUC" + tag + ".",
+                     bar_chart("Fine-tuned" + tag, {"mAP", "AUC"}, {"%"},
+                               {{r.value("mAP", 0.0), r.value("AUC", 0.0)}}, "%", 100)});
+    } else {
+      out.push_back(
+          {"classify-" + std::to_string(n),
+           "Fine-tuned test accuracy, logits averaged over clips x crops" + tag + "; dashed: chance.",
+           bar_chart("Fine-tuned" + tag, {"top-1", "top-5"}, {"%"},
+                     {{r.value("top1", 0.0), r.value("top5", 0.0)}}, "accuracy (%)", 100,
+                     r.value("chance", 0.0), "chance")});
+      if (r.contains("confusion"))
+        out.push_back({"classify-confusion-" + std::to_string(n),
+                       "Confusion matrix of the fine-tuned model" + tag + ": rows true, columns predicted.",
+                       heatmap("Fine-tuned confusion" + tag, r["classes"].get<std::vector<std::string>>(),
+                               r["confusion"].get<std::vector<std::vector<double>>>())});
+    }
+  }
   return out;
 }
 
@@ -552,6 +581,20 @@ std::string page(const Inputs& in, const std::vector<Chart>& cs) {
       << "</td><td>" << r["classes"].size() << "</td><td>" << r.value("sources", 0) << "</td><td>"
       << num(r.value("top1", 0.0), 3) << "%</td><td>" << num(r.value("top5", 0.0), 3) << "%</td><td>"
       << num(r.value("chance", 0.0), 3) << "%</td></tr></table>\n";
+  }
+  for (const auto& [file, r] : in.classify) {
+    o << "<h2>Fine-tuned: " << esc(short_name(file)) << "</h2><table><tr><th>sources</th><th>views each</th>"
+      << (r.contains("mAP") ? "<th>mAP</th><th>AUC</th><th>d-prime</th>"
+                            : "<th>top-1</th><th>top-5</th><th>chance</th>")
+      << "</tr><tr><td>" << r.value("sources", 0) << "</td><td>" << num(r.value("views_per_source", 0.0), 3)
+      << "</td>";
+    if (r.contains("mAP"))
+      o << "<td>" << num(r.value("mAP", 0.0), 3) << "%</td><td>" << num(r.value("AUC", 0.0), 3)
+        << "%</td><td>" << num(r.value("d_prime", 0.0), 3) << "</td>";
+    else
+      o << "<td>" << num(r.value("top1", 0.0), 3) << "%</td><td>" << num(r.value("top5", 0.0), 3)
+        << "%</td><td>" << num(r.value("chance", 0.0), 3) << "%</td>";
+    o << "</tr></table>\n";
   }
   for (const auto& note : in.notes) o << "<p class=\"note\">" << esc(note) << "</p>\n";
   for (const auto& c : cs)

@@ -3,7 +3,7 @@
 // librsvg). Inputs: RUN_DIR/steps.jsonl (the trainer's step log) and the evaluation reports found in RUN_DIR
 // and its parent folder, or given explicitly: retrieval reports (retrieval_eval / zeroshot_eval `report`:
 // R@K per direction, similarity densities, a 2-D map of embeddings) and linear-probe reports (linear_probe
-// `report`: per-split top-1/top-5, the confusion matrix).
+// `report`: per-split top-1/top-5, the confusion matrix) and fine-tuned test reports (classify `report`).
 #pragma once
 
 #include <string>
@@ -50,6 +50,7 @@ struct Inputs {
   std::vector<nlohmann::json> steps;                              ///< steps.jsonl, one object per line
   std::vector<std::pair<std::string, nlohmann::json>> retrieval;  ///< (file, report)
   std::vector<std::pair<std::string, nlohmann::json>> probes;     ///< (file, report)
+  std::vector<std::pair<std::string, nlohmann::json>> classify;   ///< (file, report) of fine-tuned models
   std::vector<std::string> notes;                                 ///< what was not found or not read
 };
 
