@@ -236,11 +236,16 @@ class VideoSource final : public pipeline::Node {
     }
     sources_ = std::move(kept);
     spdlog::info("{}: split '{}': {} of {} source(s)", id_, split_, sources_.size(), before);
-    if (sources_.empty() && before > 0)
+    if (sources_.empty() && before > 0) {
+      std::string unread;  // a dataset file that failed to load is the likely reason: say so here
+      for (const auto& e : preamble_)
+        if (const auto* err = std::get_if<SourceError>(&e)) unread += "; " + err->reason;
       throw std::runtime_error("split '" + split_ + "': none of the " + std::to_string(before) +
                                " source(s) under " + uri_ +
                                " is in it (splits come from split folders, captions JSON, labels_csv or "
-                               "split_lists)");
+                               "split_lists)" +
+                               unread);
+    }
   }
 
   /// Each timed caption of a file (YouCook2's annotated segments) becomes a source of its own: its clips lie

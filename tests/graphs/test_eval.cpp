@@ -199,6 +199,16 @@ TEST(EvalLinear, ShortAudioOnlyFilesInFoldsArePaddedAndEveryOneCounts) {
                        "src.labels_csv=" + dir + "/meta/esc50.csv", "--set", "probe.features=video"});
   EXPECT_NE(v.exit_code, 0);
   EXPECT_NE(v.output.find("use features audio"), std::string::npos) << v.output;
+  // A malformed line of the labels CSV is named by file and line.
+  {
+    std::ofstream bad(dir + "/meta/bad.csv");
+    bad << "filename,fold,target,category,esc10,src_file,take\n1-0-A-0.wav,1,0,low,False,1,A\n2-0-A-0.wav\n";
+  }
+  auto b =
+      probe(dir, {"--set", "src.uri=" + dir + "/audio", "--set", "src.labels_csv=" + dir + "/meta/bad.csv",
+                  "--set", "src.labels_from_folder=false", "--set", "probe.features=audio"});
+  EXPECT_NE(b.exit_code, 0);
+  EXPECT_NE(b.output.find(dir + "/meta/bad.csv:3"), std::string::npos) << b.output;
   fs::remove_all(dir);
 }
 
@@ -241,6 +251,43 @@ TEST(EvalZeroShot, CaptionsAgainstPerVideoMeansOfFourClipsWithTheirCounts) {
   auto none = run({"--set", "src.uri=" + trained().corpus + "/train"});
   EXPECT_NE(none.exit_code, 0);
   EXPECT_NE(none.output.find("split 'test'"), std::string::npos) << none.output;
+  fs::remove_all(dir);
+}
+
+TEST(EvalZeroShot, AnMsrVttStyleSplitListPicksTheTestVideosAndMalformedFilesAreNamed) {
+  // MSR-VTT 1k-A: the test videos come from a list (here 6 of the 12 held-out ones), one caption each.
+  const std::string dir = temp_path("eval-msrvtt");
+  fs::create_directories(dir);
+  {
+    std::ofstream list(dir + "/test1k.txt");
+    for (int i = 0; i < 12; i += 2) list << "h" << (i < 10 ? "00" : "0") << i << ".webm\n";
+  }
+  auto base = [&](const std::string& captions) {
+    return std::vector<std::string>{"run",        graph("eval-zeroshot.yaml"),
+                                    "--progress", "0",
+                                    "--set",      "src.uri=" + trained().corpus + "/heldout",
+                                    "--set",      "src.captions=" + captions,
+                                    "--set",      "model.checkpoint=" + trained().ckpt,
+                                    "--metrics",  dir + "/m.json"};
+  };
+  auto args = base(trained().corpus + "/captions.json");
+  for (const std::string& a : {"src.split_lists=[test1k=" + dir + "/test1k.txt]",
+                              std::string("src.split=test1k"), std::string("score.captions_per_video=1")}) {
+    args.push_back("--set");
+    args.push_back(a);
+  }
+  auto r = run_vatt(args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto s = read_json(dir + "/m.json")["nodes"]["score"];
+  EXPECT_EQ(s["t2v"]["queries"].get<int>(), 6) << s.dump();
+  EXPECT_EQ(s["t2v"]["gallery"].get<int>(), 6) << s.dump();
+  EXPECT_NE(r.output.find("split 'test1k': 6 of 12 source(s)"), std::string::npos) << r.output;
+  // A captions file that does not parse is named; with no captions left, the run stops and says why.
+  std::ofstream(dir + "/bad.json")
+      << "{\"videos\": [{\"video_id\": \"h000\", \"split\": \"test\"}], \"sentences\": [";
+  auto bad = run_vatt(base(dir + "/bad.json"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find(dir + "/bad.json: malformed JSON"), std::string::npos) << bad.output;
   fs::remove_all(dir);
 }
 
