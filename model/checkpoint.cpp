@@ -17,17 +17,6 @@ namespace {
 
 constexpr int64_t kFormatVersion = 1;
 
-torch::Tensor bytes_tensor(const std::string& s) {
-  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
-  if (!s.empty()) std::memcpy(t.data_ptr(), s.data(), s.size());
-  return t;
-}
-
-std::string tensor_bytes(const torch::Tensor& t) {
-  auto c = t.to(torch::kCPU).contiguous();
-  return std::string(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()));
-}
-
 torch::Tensor read_tensor(torch::serialize::InputArchive& in, const std::string& key,
                           const std::string& path) {
   torch::Tensor t;
@@ -52,6 +41,17 @@ constexpr const char* kPrefix = "ckpt-";
 constexpr const char* kSuffix = ".pt";
 
 }  // namespace
+
+torch::Tensor bytes_tensor(const std::string& s) {
+  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+  if (!s.empty()) std::memcpy(t.data_ptr(), s.data(), s.size());
+  return t;
+}
+
+std::string tensor_bytes(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU).contiguous();
+  return std::string(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()));
+}
 
 std::string config_to_text(const ModelConfig& config) {
   std::string s = "name=" + config.name + "\n";

@@ -70,6 +70,10 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 CheckpointMeta load_checkpoint(const std::string& path, VattImpl& model, torch::optim::Adam* adam,
                                bool restore_rng = true, NegativeBank* negatives = nullptr);
 
+/// Bytes as a uint8 tensor [n] and back: how checkpoints keep text (config, blobs, descriptions).
+torch::Tensor bytes_tensor(const std::string& bytes);
+std::string tensor_bytes(const torch::Tensor& t);
+
 /// The canonical name of the checkpoint of `step` in `dir`: "<dir>/ckpt-<step, 12 digits>.pt".
 std::string checkpoint_path(const std::string& dir, int64_t step);
 

@@ -22,17 +22,6 @@ namespace vatt::model {
 
 namespace {
 
-torch::Tensor bytes_of(const std::string& s) {
-  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
-  if (!s.empty()) std::memcpy(t.data_ptr(), s.data(), s.size());
-  return t;
-}
-
-std::string string_of(const torch::Tensor& t) {
-  auto c = t.to(torch::kCPU).contiguous();
-  return std::string(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel()));
-}
-
 /// The head's description, stored as "extra.finetune": "key=value" lines, one "class=NAME" per output.
 std::string describe(const std::string& modality, bool multi, const std::vector<std::string>& classes) {
   std::string s = "modality=" + modality + "\nmulti_label=" + (multi ? "1" : "0") + "\n";
@@ -128,7 +117,7 @@ Classifier::Classifier(const ClassifierOptions& o) : impl_(std::make_unique<Impl
   torch::manual_seed(o.seed);
   m.input_blob = meta.user_blob;
   if (finetuned) {
-    parse_description(string_of(extra.at("finetune")), m.source, m.modality, m.multi, m.classes);
+    parse_description(tensor_bytes(extra.at("finetune")), m.source, m.modality, m.multi, m.classes);
     if (!extra.count("head.weight") || !extra.count("head.bias"))
       throw std::runtime_error("checkpoint " + m.source + ": fine-tuned without its head");
     m.cfg = meta.config;
@@ -209,7 +198,7 @@ Classifier::Classifier(const ClassifierOptions& o) : impl_(std::make_unique<Impl
           st.momentum_buffer(st.momentum_buffer().to(p.device()));
       }
     m.step = meta.step;
-    m.resumed = extra.count("node_blob") ? string_of(extra.at("node_blob")) : std::string();
+    m.resumed = extra.count("node_blob") ? tensor_bytes(extra.at("node_blob")) : std::string();
   }
 }
 
@@ -294,10 +283,10 @@ std::string Classifier::checkpoint(const std::string& blob) {
   std::filesystem::create_directories(m.o.checkpoint_dir);
   const auto path = checkpoint_path(m.o.checkpoint_dir, m.step);
   std::map<std::string, torch::Tensor> extra = {
-      {"finetune", bytes_of(describe(m.modality, m.multi, m.classes))},
+      {"finetune", bytes_tensor(describe(m.modality, m.multi, m.classes))},
       {"head.weight", m.head->weight.detach()},
       {"head.bias", m.head->bias.detach()},
-      {"node_blob", bytes_of(blob)},
+      {"node_blob", bytes_tensor(blob)},
   };
   save_checkpoint(path, *m.model, m.sgd.get(), m.step, m.input_blob, nullptr, extra);
   return path;

@@ -66,21 +66,9 @@ class ClassifyNode final : public pipeline::Node {
     const size_t K = clf_->classes().size();
     for (int v = 0; v < crops_; ++v) {
       const double at = crops_ == 1 ? 0.5 : positions3[v];
-      model::HostBatch b;
-      b.batch = static_cast<int64_t>(clips.size());
-      b.frames = spec_.frames;
-      b.height = b.width = spec_.crop;
-      b.samples = spec_.audio_samples;
-      const size_t fsize = static_cast<size_t>(b.frames * b.height * b.width * 3);
-      if (clf_->modality() == "video") b.video.resize(fsize * clips.size());
-      b.audio.resize(static_cast<size_t>(b.samples) * clips.size());
-      for (size_t i = 0; i < clips.size(); ++i) {
-        float* audio = b.audio.data() + i * static_cast<size_t>(b.samples);
-        if (clf_->modality() == "video")
-          prepare_clip_view(*clips[i], spec_, at, false, b.video.data() + i * fsize, audio);
-        else
-          prepare_audio(*clips[i], spec_, audio);
-      }
+      const model::HostBatch b =
+          prepare_views(clips, spec_, clf_->modality() == "video", std::vector<double>(clips.size(), at),
+                        std::vector<bool>(clips.size(), false));
       const auto logits = clf_->logits(b);
       std::lock_guard<std::mutex> lk(mu_);
       for (size_t i = 0; i < clips.size(); ++i) {

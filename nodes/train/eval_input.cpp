@@ -100,6 +100,28 @@ void prepare_audio(const Clip& c, const InputSpec& spec, float* audio_out) {
   }
 }
 
+model::HostBatch prepare_views(const std::vector<const Clip*>& clips, const InputSpec& spec, bool video,
+                               const std::vector<double>& positions, const std::vector<bool>& flips) {
+  if (positions.size() != clips.size() || flips.size() != clips.size())
+    throw std::invalid_argument("prepare_views: one position and one flip per clip");
+  model::HostBatch b;
+  b.batch = static_cast<int64_t>(clips.size());
+  b.frames = spec.frames;
+  b.height = b.width = spec.crop;
+  b.samples = spec.audio_samples;
+  const size_t fsize = static_cast<size_t>(b.frames * b.height * b.width * 3);
+  if (video) b.video.resize(fsize * clips.size());
+  b.audio.resize(static_cast<size_t>(b.samples) * clips.size());
+  for (size_t i = 0; i < clips.size(); ++i) {
+    float* audio = b.audio.data() + i * static_cast<size_t>(b.samples);
+    if (video)
+      prepare_clip_view(*clips[i], spec, positions[i], flips[i], b.video.data() + i * fsize, audio);
+    else
+      prepare_audio(*clips[i], spec, audio);
+  }
+  return b;
+}
+
 model::HostBatch prepare_batch(const std::vector<const Clip*>& clips, const InputSpec& spec, size_t words) {
   model::HostBatch b;
   b.batch = static_cast<int64_t>(clips.size());

@@ -43,6 +43,12 @@ void prepare_clip(const Clip& clip, const InputSpec& spec, uint8_t* frames_out, 
 void prepare_clip_view(const Clip& clip, const InputSpec& spec, double crop_position, bool flip,
                        uint8_t* frames_out, float* audio_out);
 
+/// One view of each clip as a batch for a classifier: with `video`, clip i's frames through prepare_clip_view
+/// at positions[i] (mirrored when flips[i]) and its audio; without, the audio alone (video left empty).
+/// `positions` and `flips` have one entry per clip.
+model::HostBatch prepare_views(const std::vector<const Clip*>& clips, const InputSpec& spec, bool video,
+                               const std::vector<double>& positions, const std::vector<bool>& flips);
+
 /// The audio part of prepare_clip alone: resampled to the trained rate, cut or zero-padded to its length.
 void prepare_audio(const Clip& clip, const InputSpec& spec, float* audio_out);
 

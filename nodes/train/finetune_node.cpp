@@ -210,28 +210,16 @@ class FinetuneNode final : public pipeline::Node {
   }
 
   model::HostBatch prepare(const std::vector<const Clip*>& clips) {
-    model::HostBatch b;
-    b.batch = static_cast<int64_t>(clips.size());
-    b.frames = spec_.frames;
-    b.height = b.width = spec_.crop;
-    b.samples = spec_.audio_samples;
-    const size_t fsize = static_cast<size_t>(b.frames * b.height * b.width * 3);
-    if (clf_->modality() == "video") b.video.resize(fsize * clips.size());
-    b.audio.resize(static_cast<size_t>(b.samples) * clips.size());
-    std::vector<uint8_t> scratch(fsize);
-    // One draw per clip from (seed, step, index): the same run draws the same windows.
+    // One draw per clip from (seed, step): the same run draws the same windows.
     std::mt19937_64 rng(opts_.seed ^ (static_cast<uint64_t>(clf_->steps_done()) * 0x9E3779B97F4A7C15ull));
     std::uniform_real_distribution<double> u(0, 1);
-    for (size_t i = 0; i < clips.size(); ++i) {
-      float* audio = b.audio.data() + i * static_cast<size_t>(b.samples);
-      const double at = augment_ ? u(rng) : 0.5;
-      const bool flip = augment_ && u(rng) < 0.5;
-      if (clf_->modality() == "video")
-        prepare_clip_view(*clips[i], spec_, at, flip, b.video.data() + i * fsize, audio);
-      else
-        prepare_audio(*clips[i], spec_, audio);
+    std::vector<double> at(clips.size(), 0.5);
+    std::vector<bool> flip(clips.size(), false);
+    for (size_t i = 0; i < clips.size() && augment_; ++i) {
+      at[i] = u(rng);
+      flip[i] = u(rng) < 0.5;
     }
-    return b;
+    return prepare_views(clips, spec_, clf_->modality() == "video", at, flip);
   }
 
   void save() {

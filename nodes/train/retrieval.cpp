@@ -83,6 +83,17 @@ RetrievalScores rank_all(const std::vector<const std::vector<float>*>& queries,
   return rank_relevant(queries, gallery, relevant);
 }
 
+void add_gauges(std::map<std::string, double>& g, const std::string& d, const RetrievalScores& s) {
+  g[d + ".R@1"] = s.r1;
+  g[d + ".R@5"] = s.r5;
+  g[d + ".R@10"] = s.r10;
+  g[d + ".MedR"] = s.medr;
+  g[d + ".MeanR"] = s.meanr;
+  g[d + ".chance_R@5"] = s.chance5;
+  g[d + ".queries"] = static_cast<double>(s.queries);
+  g[d + ".gallery"] = static_cast<double>(s.gallery);
+}
+
 SimilarityDensity similarity_density(const std::vector<const std::vector<float>*>& a,
                                      const std::vector<const std::vector<float>*>& b, int bins,
                                      size_t max_negatives) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,6 +30,11 @@ RetrievalScores rank_relevant(const std::vector<const std::vector<float>*>& quer
 /// does not win by luck. `queries` and `gallery` have the same length; empty gives all zeros.
 RetrievalScores rank_all(const std::vector<const std::vector<float>*>& queries,
                          const std::vector<const std::vector<float>*>& gallery);
+
+/// The figures as gauges "<direction>.R@1", ".R@5", ".R@10", ".MedR", ".MeanR", ".chance_R@5", ".queries",
+/// ".gallery" (the metrics JSON nests them under the direction).
+void add_gauges(std::map<std::string, double>& gauges, const std::string& direction,
+                const RetrievalScores& s);
 
 /// The paper's Fig. 4: densities of the cosine similarity of positive pairs (a[i], b[i]) and of negative
 /// pairs (a[i], b[j], i != j; at most `max_negatives`, evenly spread over all of them) over [-1, 1] in `bins`

@@ -107,16 +107,8 @@ class RetrievalNode final : public pipeline::Node {
     std::lock_guard<std::mutex> lk(mu_);
     std::map<std::string, double> g;
     g["clips"] = static_cast<double>(clips_.size());
-    for (const auto& [name, s] : results_) {
-      if (s.queries == 0) continue;
-      g[name + ".R@1"] = s.r1;
-      g[name + ".R@5"] = s.r5;
-      g[name + ".R@10"] = s.r10;
-      g[name + ".MedR"] = s.medr;
-      g[name + ".MeanR"] = s.meanr;
-      g[name + ".chance_R@5"] = s.chance5;
-      g[name + ".queries"] = static_cast<double>(s.queries);
-    }
+    for (const auto& [name, s] : results_)
+      if (s.queries > 0) add_gauges(g, name, s);
     return g;
   }
 

@@ -142,16 +142,7 @@ class ZeroShotNode final : public pipeline::Node {
     std::map<std::string, double> g;
     g["videos"] = static_cast<double>(videos_.size());
     if (!results_.empty()) g["clips_per_video"] = clips_per_video_;
-    for (const auto& [name, s] : results_) {
-      g[name + ".R@1"] = s.r1;
-      g[name + ".R@5"] = s.r5;
-      g[name + ".R@10"] = s.r10;
-      g[name + ".MedR"] = s.medr;
-      g[name + ".MeanR"] = s.meanr;
-      g[name + ".chance_R@5"] = s.chance5;
-      g[name + ".queries"] = static_cast<double>(s.queries);
-      g[name + ".gallery"] = static_cast<double>(s.gallery);
-    }
+    for (const auto& [name, s] : results_) add_gauges(g, name, s);
     return g;
   }
 
