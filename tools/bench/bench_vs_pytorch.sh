@@ -75,3 +75,16 @@ for row in $rows; do
   echo "== $row: vatt $vm clips/s (median of $runs; data wait $(median "${v_waits[@]}")%), plain PyTorch + PyAV" \
        "$tm clips/s (data wait $(median "${t_waits[@]}")%): ratio $(python3 -c "print(f'{$vm / $tm:.2f}')")x"
 done
+
+# Embedding for the live service: forward-only rates (eval mode, no DropToken, what `embed` runs) and how many
+# real-time streams they would carry if the model were all the work (a stream gives one clip per clip length;
+# decoding the streams takes cores too: docs/live.md has the end-to-end figures).
+echo "== embedding, forward only, batch 16, 2 threads (model alone)"
+for c in "tiny 8 32 25600 3.2" "sss 8 112 38400 0.8"; do
+  set -- $c
+  for p in fp32 bf16; do
+    rate=$("$vatt" bench model --config "$1" --batch 16 --frames "$2" --res "$3" --set audio_samples="$4" \
+      --precision "$p" --threads 2 --steps 5 --warmup 2 --forward 2>&1 | sed -n 's/.*(\([0-9.]*\) clips\/s).*/\1/p')
+    echo "   $1 ($2 frames of $3 px, $5 s clips) $p: $rate clips/s = $(python3 -c "print(f'{$rate * $5:.0f}')") real-time streams"
+  done
+done
