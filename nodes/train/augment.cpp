@@ -159,9 +159,18 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
         float* px = buf.data() + k * 3;
         for (int c = 0; c < 3; ++c) px[c] += bright;
         if (sat != 1.0f) {
-          float h, s, v;
-          rgb_to_hsv(px[0], px[1], px[2], h, s, v);
-          hsv_to_rgb(h, std::clamp(s * sat, 0.0f, 1.0f), v, px[0], px[1], px[2]);
+          // The HSV round trip with s' = clamp(s * sat, 0, 1) and h, v kept, done in RGB: every channel moves
+          // away from (or towards) the maximum v by s' / s, since a channel is v - v s (1 - f) for its hue
+          // fraction f. Without saturation (s = 0, or v <= 0) every channel becomes v, as hsv_to_rgb gives.
+          const float v = std::max(px[0], std::max(px[1], px[2]));
+          const float mn = std::min(px[0], std::min(px[1], px[2]));
+          const float s0 = v > 0 ? (v - mn) / v : 0;
+          if (s0 > 0) {
+            const float k = std::clamp(s0 * sat, 0.0f, 1.0f) / s0;
+            for (int c = 0; c < 3; ++c) px[c] = v - (v - px[c]) * k;
+          } else {
+            px[0] = px[1] = px[2] = v;
+          }
         }
         for (int c = 0; c < 3; ++c) mean[c] += px[c];
       }
@@ -178,8 +187,9 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
         }
       }
     }
+    // Rounded half away from zero, as std::lround (the values are >= 0 here), without its library call.
     for (size_t k = 0; k < plane * 3; ++k)
-      dst[k] = static_cast<uint8_t>(std::lround(std::clamp(buf[k], 0.0f, 1.0f) * 255.0f));
+      dst[k] = static_cast<uint8_t>(std::clamp(buf[k], 0.0f, 1.0f) * 255.0f + 0.5f);
   }
 }
 
