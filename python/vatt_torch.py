@@ -355,6 +355,7 @@ class _PatchBackbone(nn.Module):
             self.encoder = None
             self.post_proj = nn.Linear(d, cfg.int("post_proj_dim"))
         self.video = video
+        self.droptoken = 0.0  # training only: drop this part of the positioned tokens (0 = keep all)
 
     def forward(self, x):
         if self.video:
@@ -364,6 +365,11 @@ class _PatchBackbone(nn.Module):
         if self.pre_proj is not None:
             x = F.gelu(self.pre_proj(x))
         x = self.positions(x, *grid) if self.video else self.positions(x)
+        if self.training and self.droptoken > 0:
+            # DropToken as vatt's default: one random subset for the whole batch, floor((1 - rate) * N) kept.
+            n = x.shape[1]
+            keep = max(1, int(math.floor((1 - self.droptoken) * n)))
+            x = x[:, torch.randperm(n, device=x.device)[:keep].sort().values]
         x = _prepend(self.agg, x)
         if self.post_proj is None:
             return self.encoder(x)

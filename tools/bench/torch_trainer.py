@@ -4,7 +4,7 @@
 What a researcher would write without vatt: a torch Dataset that decodes each clip with PyAV (seek, decode,
 pick frames at the clip rate, resize + random crop, resample the audio), a DataLoader with worker processes,
 the model of python/vatt_torch.py (the same VATT as vatt's C++ model, loaded from `vatt export` of a freshly
-initialised checkpoint, so both trainers start from the same weights and shapes) with DropToken added, NCE
+initialised checkpoint, so both trainers start from the same weights and shapes) with its DropToken on, NCE
 (video-audio) + MIL-NCE (video-text) at temperature 0.07, Adam. Prints one line of JSON with the steady rate
 (clips/s after the warm-up steps) and the fraction of wall time the step loop waited for data.
 
@@ -14,7 +14,6 @@ Usage: torch_trainer.py --weights INIT.safetensors --videos DIR [--steps N] [--w
 import argparse
 import glob
 import json
-import math
 import os
 import random
 import re
@@ -118,32 +117,6 @@ class Clips(torch.utils.data.Dataset):
         return torch.from_numpy(video), torch.from_numpy(audio), text
 
 
-def add_droptoken(rate):
-    """DropToken in the port's patch backbones (training only): a random subset of the positioned tokens, the
-    same subset for the whole batch, keeps floor((1 - rate) * N) tokens, as vatt's default."""
-    backbone = vatt_torch._PatchBackbone
-
-    def forward(self, x):
-        if self.video:
-            x, grid = self.patch(x)
-        else:
-            x = self.patch(x)
-        if self.pre_proj is not None:
-            x = F.gelu(self.pre_proj(x))
-        x = self.positions(x, *grid) if self.video else self.positions(x)
-        if self.training and rate > 0:
-            n = x.shape[1]
-            keep = max(1, int(math.floor((1 - rate) * n)))
-            idx = torch.randperm(n, device=x.device)[:keep].sort().values
-            x = x[:, idx]
-        x = vatt_torch._prepend(self.agg, x)
-        if self.post_proj is None:
-            return self.encoder(x)
-        return F.gelu(self.post_proj(self._shared[0](x)))
-
-    backbone.forward = forward
-
-
 def nce(a, b, temperature):
     a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
     logits = a @ b.t() / temperature
@@ -182,8 +155,8 @@ def main():
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
-    add_droptoken(a.droptoken)
     model = vatt_torch.VATT.from_safetensors(a.weights)
+    model.video.droptoken = model.audio.droptoken = a.droptoken
     model.train()
     videos = sorted(glob.glob(os.path.join(a.videos, "*.webm")) + glob.glob(os.path.join(a.videos, "*.mp4")))
     data = Clips(videos, a.fps, a.frames, a.crop, a.rate, a.frames / a.fps)
