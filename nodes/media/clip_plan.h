@@ -7,8 +7,9 @@
 //   sampling uniform: K starts evenly spaced over [0, F - T] (F = frames in the source; K = 1: the middle)
 //   sampling random:  K starts drawn from [0, F - T], seeded by seed ^ hash(uri), sorted
 // max_clips caps all three. A time range (DecodeOptions::range_*) moves [0, F) to the frames [A, B) of the
-// range: every stride from A while a clip ends by B, uniform/random starts in [A, B - T]. With pad_short a source shorter than one clip (F < T) has the one clip n_0 = 0,
-// which the assembler pads when the streams end.
+// range: every stride from A while a clip ends by B, uniform/random starts in [A, B - T]. With pad_short a
+// source shorter than one clip (F < T) has the one clip n_0 = 0, which the assembler pads when the streams
+// end.
 #pragma once
 
 #include <cstdint>

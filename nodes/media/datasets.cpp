@@ -180,12 +180,8 @@ void DatasetIndex::load_split_list(const std::string& name, const std::string& p
   while (std::getline(in, line)) {
     const std::string first = line.substr(0, line.find_first_of(" \t\r"));
     if (first.empty() || first[0] == '#') continue;
-    std::string& split = by_id_[stem_of(first)].split;
     // A file in several lists (UCF101's trainlist01 and testlist02) is in each of them: "train1,test2".
-    if (split.empty())
-      split = name;
-    else if (("," + split + ",").find("," + name + ",") == std::string::npos)
-      split += "," + name;
+    add_split(by_id_[stem_of(first)].split, name);
   }
 }
 
@@ -230,6 +226,18 @@ std::set<std::string> split_names(const std::string& list) {
     from = comma + 1;
   }
   return out;
+}
+
+bool is_split_name(const std::string& name) {
+  const std::string s = canonical_split(name);
+  return s == "train" || s == "test" || s == "val";
+}
+
+void add_split(std::string& list, const std::string& name) {
+  if (list.empty())
+    list = name;
+  else if (("," + list + ",").find("," + name + ",") == std::string::npos)
+    list += "," + name;
 }
 
 std::vector<std::string> read_media_list(const std::string& path) {

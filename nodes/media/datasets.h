@@ -23,6 +23,10 @@ std::vector<std::string> read_media_list(const std::string& path);
 std::string canonical_split(const std::string& name);
 /// A comma-separated list of split names, each canonical, blanks dropped.
 std::set<std::string> split_names(const std::string& list);
+/// Whether a folder name is a split (train/training, test/testing, val/validation/validate, any case).
+bool is_split_name(const std::string& name);
+/// Appends `name` to the comma-separated split list `list` unless it is there already.
+void add_split(std::string& list, const std::string& name);
 
 /// A dataset file that cannot be used: "FILE[:LINE]: what was expected".
 class DatasetError : public std::runtime_error {

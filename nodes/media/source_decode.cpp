@@ -41,8 +41,7 @@ DecodeStats decode_source(const MediaSource& s, const DecodeOptions& o, const So
           if (!s.label.empty()) c.labels.push_back(s.label);
           c.labels.insert(c.labels.end(), ann.labels.begin(), ann.labels.end());
           c.split = ann.split;
-          if (!s.split.empty() && ("," + c.split + ",").find("," + s.split + ",") == std::string::npos)
-            c.split = c.split.empty() ? s.split : c.split + "," + s.split;
+          if (!s.split.empty()) add_split(c.split, s.split);
           c.epoch = epoch;
           c.captions = text.captions;
           c.text = text.clip_text(c.start_us, c.end_us, candidates);

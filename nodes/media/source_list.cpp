@@ -37,13 +37,10 @@ MediaSource file_source(const fs::path& p, const fs::path& root, bool labels_fro
     if (!rel.empty() && rel != ".") {
       auto it = rel.begin();
       s.label = it->string();
-      static const std::set<std::string> kSplits = {"train", "training",   "test",    "testing",
-                                                    "val",   "validation", "validate"};
-      std::string lower = s.label;
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (kSplits.count(lower)) {
-        s.split = lower;
+      if (is_split_name(s.label)) {
+        s.split = s.label;
+        std::transform(s.split.begin(), s.split.end(), s.split.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         ++it;
         s.label = it != rel.end() ? it->string() : "";
       }

@@ -32,20 +32,16 @@ std::vector<std::string> discover_classes(const std::string& from) {
   std::set<std::string> out;
   std::error_code ec;
   if (fs::is_directory(from, ec)) {
-    auto add_folders = [&](const fs::path& dir, bool look_through_splits) {
-      for (const auto& e : fs::directory_iterator(dir, ec)) {
-        if (!e.is_directory(ec)) continue;
-        const std::string name = e.path().filename().string();
-        const std::string split = canonical_split(name);
-        if (look_through_splits && (split == "train" || split == "test" || split == "val")) {
-          for (const auto& c : fs::directory_iterator(e.path(), ec))
-            if (c.is_directory(ec)) out.insert(c.path().filename().string());
-        } else {
-          out.insert(name);
-        }
+    for (const auto& e : fs::directory_iterator(from, ec)) {
+      if (!e.is_directory(ec)) continue;
+      const std::string name = e.path().filename().string();
+      if (!is_split_name(name)) {
+        out.insert(name);
+        continue;
       }
-    };
-    add_folders(from, true);
+      for (const auto& c : fs::directory_iterator(e.path(), ec))  // train/CLASS, test/CLASS
+        if (c.is_directory(ec)) out.insert(c.path().filename().string());
+    }
   } else if (fs::is_regular_file(from, ec)) {
     DatasetIndex d;
     d.load_labels_csv(from);

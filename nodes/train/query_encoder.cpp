@@ -7,6 +7,7 @@
 #include "nodes/media/decoder.h"
 #include "nodes/media/ids.h"
 #include "nodes/train/eval_input.h"
+#include "nodes/train/retrieval.h"
 #include "nodes/train/vocab.h"
 
 namespace vatt::nodes {
@@ -15,18 +16,6 @@ struct QueryEncoder::Impl {
   std::unique_ptr<model::Embedder> embedder;
   InputSpec spec;
 };
-
-namespace {
-
-void normalise(std::vector<float>& v) {
-  double n = 0;
-  for (float x : v) n += static_cast<double>(x) * x;
-  n = std::sqrt(n);
-  if (n > 0)
-    for (float& x : v) x = static_cast<float>(x / n);
-}
-
-}  // namespace
 
 QueryEncoder::QueryEncoder(const std::string& checkpoint, int threads) : impl_(std::make_unique<Impl>()) {
   model::EmbedderOptions o;

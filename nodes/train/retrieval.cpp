@@ -83,6 +83,14 @@ RetrievalScores rank_all(const std::vector<const std::vector<float>*>& queries,
   return rank_relevant(queries, gallery, relevant);
 }
 
+void normalise(std::vector<float>& v) {
+  double n = 0;
+  for (float x : v) n += static_cast<double>(x) * x;
+  n = std::sqrt(n);
+  if (n > 0)
+    for (float& x : v) x = static_cast<float>(x / n);
+}
+
 void add_gauges(std::map<std::string, double>& g, const std::string& d, const RetrievalScores& s) {
   g[d + ".R@1"] = s.r1;
   g[d + ".R@5"] = s.r5;

@@ -31,6 +31,9 @@ RetrievalScores rank_relevant(const std::vector<const std::vector<float>*>& quer
 RetrievalScores rank_all(const std::vector<const std::vector<float>*>& queries,
                          const std::vector<const std::vector<float>*>& gallery);
 
+/// Scales `v` to unit L2 norm (left as it is when its norm is 0).
+void normalise(std::vector<float>& v);
+
 /// The figures as gauges "<direction>.R@1", ".R@5", ".R@10", ".MedR", ".MeanR", ".chance_R@5", ".queries",
 /// ".gallery" (the metrics JSON nests them under the direction).
 void add_gauges(std::map<std::string, double>& gauges, const std::string& direction,

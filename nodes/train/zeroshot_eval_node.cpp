@@ -31,14 +31,6 @@ struct Video {
   std::vector<std::vector<float>> caption_vt;
 };
 
-void normalise(std::vector<float>& v) {
-  double n = 0;
-  for (float x : v) n += static_cast<double>(x) * x;
-  n = std::sqrt(n);
-  if (n > 0)
-    for (float& x : v) x = static_cast<float>(x / n);
-}
-
 class ZeroShotNode final : public pipeline::Node {
  public:
   explicit ZeroShotNode(const pipeline::NodeConfig& cfg)

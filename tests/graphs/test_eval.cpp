@@ -272,7 +272,7 @@ TEST(EvalZeroShot, AnMsrVttStyleSplitListPicksTheTestVideosAndMalformedFilesAreN
   };
   auto args = base(trained().corpus + "/captions.json");
   for (const std::string& a : {"src.split_lists=[test1k=" + dir + "/test1k.txt]",
-                              std::string("src.split=test1k"), std::string("score.captions_per_video=1")}) {
+                               std::string("src.split=test1k"), std::string("score.captions_per_video=1")}) {
     args.push_back("--set");
     args.push_back(a);
   }
