@@ -61,7 +61,7 @@ constexpr double kPhraseDelayS = 0.3;  // a phrase starts this long after its cl
 constexpr float kSpeechGain = 0.6f;    // as in the test media
 constexpr double kToneMaxHz = 3500.0;  // harmonics stay below this (the audio tower resamples to 8 kHz)
 constexpr int kFastSpeed = 200;        // espeak-ng words per minute for a phrase too long at its speed
-constexpr const char* kFormat = "vatt-gen-media corpus format 3";  // bump when the output changes
+constexpr const char* kFormat = "vatt-gen-media corpus format 4";  // bump when the output changes
 
 enum class Wave { kSine, kSquare, kSaw };
 const char* wave_name(Wave w) {
@@ -439,10 +439,13 @@ void make_video(const fs::path& out, const fs::path& tmp, const Video& v) {
   const std::string caps = "video/x-raw,width=" + std::to_string(kWidth) +
                            ",height=" + std::to_string(kHeight) + ",framerate=" + std::to_string(kFps) + "/1";
   const fs::path webm = out / v.split / (v.name + ".webm");
+  // libvpx's realtime mode with cpu-used >= 0 re-picks its speed from measured encode times, so the bytes
+  // (and every model trained on them) would depend on how loaded the machine was; a negative cpu-used fixes
+  // the speed, and the same parameters give the same files.
   const std::string mux =
       "gst-launch-1.0 -q -e webmmux name=mux creation-time=2020-01-01T00:00:00Z ! filesink location=" +
       quote(webm.string()) + " videotestsrc " + v.pattern + " num-buffers=" + std::to_string(kFrames) +
-      " ! " + caps + " ! videoconvert ! vp8enc deadline=1 cpu-used=16 threads=1 keyframe-max-dist=" +
+      " ! " + caps + " ! videoconvert ! vp8enc deadline=1 cpu-used=-16 threads=1 keyframe-max-dist=" +
       std::to_string(kFrames / kClips) + " ! queue ! mux. filesrc location=" + quote(wav.string()) +
       " ! wavparse ! audioconvert ! vorbisenc ! queue ! mux.";
   for (int attempt = 0;; ++attempt) {

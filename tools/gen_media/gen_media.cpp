@@ -227,9 +227,11 @@ std::string video_caps(int w, int h) {
   return "video/x-raw,width=" + std::to_string(w) + ",height=" + std::to_string(h) + ",framerate=25/1";
 }
 
+// A negative cpu-used fixes libvpx's realtime speed (a positive one adapts it to measured encode times, and
+// the output to the machine's load).
 void encode_webm(const fs::path& out, const std::string& video, const fs::path& wav) {
   std::string cmd = "gst-launch-1.0 -q -e webmmux name=mux ! filesink location=" + quote(out.string()) + " " +
-                    video + " ! videoconvert ! vp8enc deadline=1 cpu-used=8 threads=1 ! queue ! mux. ";
+                    video + " ! videoconvert ! vp8enc deadline=1 cpu-used=-8 threads=1 ! queue ! mux. ";
   if (!wav.empty())
     cmd +=
         "filesrc location=" + quote(wav.string()) + " ! wavparse ! audioconvert ! vorbisenc ! queue ! mux. ";
