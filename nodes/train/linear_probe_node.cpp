@@ -56,6 +56,7 @@ class LinearProbeNode final : public pipeline::Node {
     lrc_.threads = static_cast<int>(o.get_int("threads"));
     lrc_.seed = svm_.seed = static_cast<uint64_t>(o.get_int("seed"));
     svm_.holdout = o.get_float("holdout");
+    svm_.folds = static_cast<int>(o.get_int("folds"));
     svm_.costs.clear();
     for (const auto& c : o.get_list("costs")) {
       size_t used = 0;
@@ -304,8 +305,13 @@ void register_linear_probe(pipeline::Registry& registry) {
       int_option("epochs", 200, "lrc: passes over the training rows", 1),
       int_option("threads", 1, "lrc: LibTorch threads (0 = all cores)", 0),
       pipeline::list_option("costs", {"0.001", "0.01", "0.1", "1", "10", "100"},
-                            "svm: the C values tried on the held-out rows"),
-      float_option("holdout", 0.2, "svm: part of each class's training rows held out to pick C", 0.01, 0.9),
+                            "svm: the C values tried by the cross-validation"),
+      int_option(
+          "folds", 5,
+          "svm: C is picked by this many-fold cross-validation of the training rows (1: one held-out part)",
+          1, 100),
+      float_option("holdout", 0.2,
+                   "svm: with folds 1, the part of each class's training rows held out to pick C", 0.01, 0.9),
   };
   c.create = [](const pipeline::NodeConfig& cfg) { return std::make_unique<LinearProbeNode>(cfg); };
   registry.add(std::move(c));

@@ -188,34 +188,50 @@ std::vector<float> svm_probe(const std::vector<float>& train_x, const std::vecto
   if (o.costs.empty()) throw std::invalid_argument("svm_probe: no C values to try");
   for (int y : train_y)
     if (y < 0 || y >= classes) throw std::invalid_argument("svm_probe: label out of range");
-  // Held-out rows per class, drawn from the seed.
+  if (o.folds < 1) throw std::invalid_argument("svm_probe: folds must be at least 1");
+  // The part of the training rows each row is held out in (-1: never held out), per class from the seed.
   std::vector<std::vector<size_t>> by_class(static_cast<size_t>(classes));
   for (size_t i = 0; i < n; ++i) by_class[static_cast<size_t>(train_y[i])].push_back(i);
   std::mt19937_64 rng(o.seed);
-  std::vector<size_t> fit_rows, held_rows;
+  std::vector<int> part(n, -1);
+  size_t dealt = 0;  // dealt round-robin across classes, so the parts stay balanced in size
   for (auto& rows : by_class) {
     std::shuffle(rows.begin(), rows.end(), rng);
-    size_t held =
-        rows.size() < 2 ? 0 : static_cast<size_t>(std::lround(o.holdout * static_cast<double>(rows.size())));
-    held = std::min(held, rows.size() - 1);
-    held_rows.insert(held_rows.end(), rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(held));
-    fit_rows.insert(fit_rows.end(), rows.begin() + static_cast<std::ptrdiff_t>(held), rows.end());
+    if (o.folds == 1) {
+      size_t held = rows.size() < 2
+                        ? 0
+                        : static_cast<size_t>(std::lround(o.holdout * static_cast<double>(rows.size())));
+      held = std::min(held, rows.size() - 1);
+      for (size_t j = 0; j < held; ++j) part[rows[j]] = 0;
+    } else {
+      for (size_t r : rows) part[r] = static_cast<int>(dealt++ % static_cast<size_t>(o.folds));
+    }
   }
-  std::sort(fit_rows.begin(), fit_rows.end());
-  std::sort(held_rows.begin(), held_rows.end());
   double best = o.costs.front();
-  if (o.costs.size() > 1 && !held_rows.empty()) {
-    std::vector<int> held_y;
-    for (size_t r : held_rows) held_y.push_back(train_y[r]);
-    double best_acc = -1;
+  if (o.costs.size() > 1) {
     std::vector<double> costs = o.costs;
     std::sort(costs.begin(), costs.end());
+    double best_correct = -1;
     for (double c : costs) {
-      const auto m = fit(train_x, train_y, dim, fit_rows, c);
-      const double acc =
-          score_predictions(decide(*m, train_x, dim, held_rows, classes), held_y, classes).top1;
-      if (acc > best_acc) {
-        best_acc = acc;
+      double correct = 0;
+      for (int f = 0; f < o.folds; ++f) {
+        std::vector<size_t> fit_rows, held_rows;
+        std::vector<int> held_y;
+        for (size_t i = 0; i < n; ++i) {
+          if (part[i] == f) {
+            held_rows.push_back(i);
+            held_y.push_back(train_y[i]);
+          } else {
+            fit_rows.push_back(i);
+          }
+        }
+        if (held_rows.empty() || fit_rows.empty()) continue;
+        const auto m = fit(train_x, train_y, dim, fit_rows, c);
+        correct += score_predictions(decide(*m, train_x, dim, held_rows, classes), held_y, classes).top1 *
+                   static_cast<double>(held_rows.size());
+      }
+      if (correct > best_correct + 1e-9) {
+        best_correct = correct;
         best = c;
       }
     }

@@ -30,13 +30,17 @@ void standardise(std::vector<float>& rows, int dim, const std::vector<size_t>& f
 
 struct SvmOptions {
   std::vector<double> costs = {1e-3, 1e-2, 0.1, 1, 10, 100};  ///< the C values tried
-  double holdout = 0.2;  ///< part of each class's training rows held out to pick C (a class of 1 keeps it)
-  uint64_t seed = 0;     ///< which rows are held out
+  /// C is picked by cross-validation over the training rows: `folds` parts, stratified by class, each held
+  /// out once while the others train, the correct predictions counted over all of them. 1: one held-out part
+  /// of `holdout` of each class's rows instead (a class of 1 keeps its row).
+  int folds = 5;
+  double holdout = 0.2;
+  uint64_t seed = 0;  ///< which rows fall in which part
 };
 
 /// Trains a one-vs-rest L2-regularised squared-hinge linear SVM (liblinear) on standardised rows and returns
-/// the test rows' decision values, [test rows x classes]. `chosen_cost` receives the C that scored best on
-/// the held-out rows (ties: the smaller C); the final model is trained on all training rows.
+/// the test rows' decision values, [test rows x classes]. `chosen_cost` receives the C that predicted the
+/// most held-out rows correctly (ties: the smaller C); the final model is trained on all training rows.
 std::vector<float> svm_probe(const std::vector<float>& train_x, const std::vector<int>& train_y,
                              const std::vector<float>& test_x, int dim, int classes,
                              const SvmOptions& options, double* chosen_cost = nullptr);
