@@ -2,6 +2,8 @@
 // scaled_dot_product_attention kernels (flash / memory-efficient on CUDA, flash on CPU) serve every encoder.
 #include "model/layers.h"
 
+#include "model/precision.h"
+
 #include <cmath>
 
 namespace vatt::model {
@@ -9,6 +11,20 @@ namespace vatt::model {
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& bias, double scale, double dropout_p) {
   const std::optional<double> s = scale > 0 ? std::optional<double>(scale) : std::nullopt;
+  if (dropout_p > 0 && q.is_cpu()) {
+    // The composite form with this library's parallel dropout masks (scaled_dot_product_attention's CPU
+    // dropout draws them serially; with dropout on, the CPU takes its composite path anyway). Scores, softmax
+    // and mask in fp32 as that path keeps them; the probabilities meet V in V's dtype (bf16 under autocast).
+    const double sc = s.value_or(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+    torch::Tensor probs;
+    {
+      AutocastGuard fp32(q.device().str(), false);
+      auto scores = torch::matmul(q.to(torch::kFloat), k.to(torch::kFloat).transpose(-2, -1)) * sc;
+      if (bias.defined()) scores = scores + bias.to(torch::kFloat);
+      probs = apply_dropout(torch::softmax(scores, -1), dropout_p, /*training=*/true);
+    }
+    return torch::matmul(probs.to(v.scalar_type()), v);
+  }
   std::optional<torch::Tensor> mask;
   if (bias.defined()) mask = bias;
   return torch::scaled_dot_product_attention(q, k, v, mask, dropout_p, /*is_causal=*/false, s);
@@ -48,7 +64,7 @@ EncoderLayerImpl::EncoderLayerImpl(const BackboneConfig& size, double dropout, d
   ln2_ = register_module("ln2", torch::nn::LayerNorm(ln));
   w1_ = register_module("w1", torch::nn::Linear(size.hidden, size.mlp));
   w2_ = register_module("w2", torch::nn::Linear(size.mlp, size.hidden));
-  drop_ = register_module("drop", torch::nn::Dropout(dropout));
+  drop_ = register_module("drop", Dropout(dropout));
 }
 
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& score_bias) {
@@ -64,7 +80,7 @@ TransformerEncoderImpl::TransformerEncoderImpl(const BackboneConfig& size, doubl
     layers_->push_back(EncoderLayer(size, dropout, ln_eps, attn_dropout));
   final_ln_ = register_module("final_ln",
                               torch::nn::LayerNorm(torch::nn::LayerNormOptions({size.hidden}).eps(ln_eps)));
-  out_drop_ = register_module("out_drop", torch::nn::Dropout(out_dropout));
+  out_drop_ = register_module("out_drop", Dropout(out_dropout));
 }
 
 torch::Tensor TransformerEncoderImpl::forward(torch::Tensor x, const torch::Tensor& score_bias) {
@@ -106,7 +122,7 @@ T5LayerImpl::T5LayerImpl(const BackboneConfig& size, double dropout, double ln_e
   ln_ = register_module("ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({size.hidden}).eps(ln_eps)));
   w1_ = register_module("w1", torch::nn::Linear(torch::nn::LinearOptions(size.hidden, size.mlp).bias(false)));
   w2_ = register_module("w2", torch::nn::Linear(torch::nn::LinearOptions(size.mlp, size.hidden).bias(false)));
-  drop_ = register_module("drop", torch::nn::Dropout(dropout));
+  drop_ = register_module("drop", Dropout(dropout));
 }
 
 torch::Tensor T5LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& score_bias) {
@@ -125,7 +141,7 @@ T5EncoderImpl::T5EncoderImpl(const BackboneConfig& size, double dropout, double 
   layers_ = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < size.layers; ++i) layers_->push_back(T5Layer(size, dropout, ln_eps, attn_dropout));
   final_norm_ = register_module("final_norm", RmsNorm(size.hidden, ln_eps));
-  out_drop_ = register_module("out_drop", torch::nn::Dropout(out_dropout));
+  out_drop_ = register_module("out_drop", Dropout(out_dropout));
 }
 
 torch::Tensor T5EncoderImpl::position_bias(int64_t n) const {

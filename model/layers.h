@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "model/config.h"
+#include "model/dropout.h"
 
 namespace vatt::model {
 
@@ -58,7 +59,7 @@ class EncoderLayerImpl : public torch::nn::Module {
   torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
   MultiHeadAttention attn_{nullptr};
   torch::nn::Linear w1_{nullptr}, w2_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  Dropout drop_{nullptr};
 };
 TORCH_MODULE(EncoderLayer);
 
@@ -75,7 +76,7 @@ class TransformerEncoderImpl : public torch::nn::Module {
  private:
   torch::nn::ModuleList layers_;
   torch::nn::LayerNorm final_ln_{nullptr};
-  torch::nn::Dropout out_drop_{nullptr};
+  Dropout out_drop_{nullptr};
 };
 TORCH_MODULE(TransformerEncoder);
 
@@ -111,7 +112,7 @@ class T5LayerImpl : public torch::nn::Module {
   MultiHeadAttention attn_{nullptr};
   torch::nn::LayerNorm ln_{nullptr};
   torch::nn::Linear w1_{nullptr}, w2_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  Dropout drop_{nullptr};
 };
 TORCH_MODULE(T5Layer);
 
@@ -134,7 +135,7 @@ class T5EncoderImpl : public torch::nn::Module {
   int64_t rel_buckets_, rel_max_distance_;
   torch::nn::ModuleList layers_;
   RmsNorm final_norm_{nullptr};
-  torch::nn::Dropout out_drop_{nullptr};
+  Dropout out_drop_{nullptr};
 };
 TORCH_MODULE(T5Encoder);
 

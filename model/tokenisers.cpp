@@ -136,7 +136,7 @@ SpatioTemporalPositionsImpl::SpatioTemporalPositionsImpl(int64_t rows_t, int64_t
   vertical = register_parameter("vertical", position_table(rows_h, dim));
   horizontal = register_parameter("horizontal", position_table(rows_w, dim));
   ln_ = register_module("ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
-  drop_ = register_module("drop", torch::nn::Dropout(dropout));
+  drop_ = register_module("drop", Dropout(dropout));
 }
 
 torch::Tensor SpatioTemporalPositionsImpl::embedding(int64_t t, int64_t h, int64_t w) {
@@ -161,7 +161,7 @@ void SpatioTemporalPositionsImpl::resize(int64_t t, int64_t h, int64_t w) {
 TemporalPositionsImpl::TemporalPositionsImpl(int64_t rows, int64_t dim, double dropout, double ln_eps) {
   table = register_parameter("table", position_table(rows, dim));
   ln_ = register_module("ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
-  drop_ = register_module("drop", torch::nn::Dropout(dropout));
+  drop_ = register_module("drop", Dropout(dropout));
 }
 
 torch::Tensor TemporalPositionsImpl::forward(const torch::Tensor& tokens) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "model/config.h"
+#include "model/dropout.h"
 
 namespace vatt::model {
 
@@ -82,7 +83,7 @@ class SpatioTemporalPositionsImpl : public torch::nn::Module {
 
  private:
   torch::nn::LayerNorm ln_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  Dropout drop_{nullptr};
 };
 TORCH_MODULE(SpatioTemporalPositions);
 
@@ -98,7 +99,7 @@ class TemporalPositionsImpl : public torch::nn::Module {
 
  private:
   torch::nn::LayerNorm ln_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  Dropout drop_{nullptr};
 };
 TORCH_MODULE(TemporalPositions);
 

@@ -206,5 +206,58 @@ TEST(Dropout, StackOutputsDropAfterTheFinalNorm) {
       << "train-mode outputs differ from eval beyond the output mask: the input was dropped too";
 }
 
+TEST(Dropout, CpuMasksKeepOneMinusPScaledAndDependOnlyOnSeedAndShape) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat);
+  const int64_t n = 1 << 20;
+  const int threads = at::get_num_threads();
+  for (const double p : {0.1, 0.5}) {
+    const auto m = dropout_keep_scale({n}, opts, p, 42);
+    const auto kept = (m != 0);
+    // 1M draws: the kept fraction is within 5 standard deviations of 1 - p.
+    EXPECT_NEAR(kept.to(torch::kDouble).mean().item<double>(), 1 - p, 5 * std::sqrt(p * (1 - p) / n)) << p;
+    EXPECT_TRUE(torch::all(m.masked_select(kept) == static_cast<float>(1 / (1 - p))).item<bool>());
+    // Neighbours (the two halves of one hash) are independent: P(both kept) = (1 - p)^2.
+    const auto even = kept.slice(0, 0, n, 2), odd = kept.slice(0, 1, n, 2);
+    EXPECT_NEAR((even & odd).to(torch::kDouble).mean().item<double>(), (1 - p) * (1 - p), 0.005) << p;
+    // The same mask on one thread as on all of them; another seed gives another mask.
+    at::set_num_threads(1);
+    EXPECT_TRUE(torch::equal(dropout_keep_scale({n}, opts, p, 42), m));
+    at::set_num_threads(threads);
+    EXPECT_FALSE(torch::equal(dropout_keep_scale({n}, opts, p, 43), m));
+  }
+  // bf16 masks carry the bf16 value of the scale (as LibTorch's dropout does); an odd size keeps its last one.
+  const auto b = dropout_keep_scale({3, 5, 7}, opts.dtype(torch::kBFloat16), 0.5, 1);
+  EXPECT_EQ(b.sizes(), torch::IntArrayRef({3, 5, 7}));
+  EXPECT_EQ(b.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::all((b == 0) | (b == 2)).item<bool>());
+  EXPECT_THROW(dropout_keep_scale({4}, opts, 1.0, 1), std::invalid_argument);
+}
+
+TEST(Dropout, SeededCallsRepeatAndTheGradientIsTheMask) {
+  auto x = torch::randn({64, 33}).requires_grad_(true);
+  torch::manual_seed(11);
+  const auto a = apply_dropout(x, 0.3, /*training=*/true);
+  torch::manual_seed(11);
+  const auto b = apply_dropout(x, 0.3, /*training=*/true);
+  EXPECT_TRUE(torch::equal(a, b)) << "the seed comes from the default CPU generator";
+  EXPECT_FALSE(torch::equal(apply_dropout(x, 0.3, true), a)) << "each call draws a new seed";
+  EXPECT_TRUE(torch::equal(apply_dropout(x, 0.3, /*training=*/false), x));
+  a.sum().backward();
+  // d(sum)/dx is the mask itself: 0 where dropped, 1 / 0.7 where kept, and the kept ones are where a != 0.
+  const auto g = x.grad();
+  EXPECT_TRUE(torch::equal(g != 0, a != 0));
+  EXPECT_TRUE(
+      torch::allclose(g.masked_select(g != 0), torch::full({(g != 0).sum().item<int64_t>()}, 1 / 0.7f)));
+  // The attention's own dropout (the CPU composite path) equals softmax-then-mask with the same seed.
+  auto q = torch::randn({2, 2, 5, 4}), k = torch::randn({2, 2, 5, 4}), v = torch::randn({2, 2, 5, 4});
+  torch::manual_seed(12);
+  const auto got = attention(q, k, v, {}, 0.0, 0.25);
+  torch::manual_seed(12);
+  const auto probs = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / 2.0, -1);
+  const auto want =
+      torch::matmul(probs * dropout_keep_scale(probs.sizes(), probs.options(), 0.25, draw_dropout_seed()), v);
+  EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-6));
+}
+
 }  // namespace
 }  // namespace vatt::model
