@@ -211,24 +211,27 @@ std::vector<float> svm_probe(const std::vector<float>& train_x, const std::vecto
   if (o.costs.size() > 1) {
     std::vector<double> costs = o.costs;
     std::sort(costs.begin(), costs.end());
+    // The rows each part trains on and is scored on, built once for every C.
+    std::vector<std::vector<size_t>> fit_rows(static_cast<size_t>(o.folds)), held_rows(fit_rows.size());
+    std::vector<std::vector<int>> held_y(fit_rows.size());
+    for (size_t i = 0; i < n; ++i)
+      for (int f = 0; f < o.folds; ++f) {
+        if (part[i] == f) {
+          held_rows[static_cast<size_t>(f)].push_back(i);
+          held_y[static_cast<size_t>(f)].push_back(train_y[i]);
+        } else {
+          fit_rows[static_cast<size_t>(f)].push_back(i);
+        }
+      }
     double best_correct = -1;
     for (double c : costs) {
       double correct = 0;
-      for (int f = 0; f < o.folds; ++f) {
-        std::vector<size_t> fit_rows, held_rows;
-        std::vector<int> held_y;
-        for (size_t i = 0; i < n; ++i) {
-          if (part[i] == f) {
-            held_rows.push_back(i);
-            held_y.push_back(train_y[i]);
-          } else {
-            fit_rows.push_back(i);
-          }
-        }
-        if (held_rows.empty() || fit_rows.empty()) continue;
-        const auto m = fit(train_x, train_y, dim, fit_rows, c);
-        correct += score_predictions(decide(*m, train_x, dim, held_rows, classes), held_y, classes).top1 *
-                   static_cast<double>(held_rows.size());
+      for (size_t f = 0; f < fit_rows.size(); ++f) {
+        if (held_rows[f].empty() || fit_rows[f].empty()) continue;
+        const auto m = fit(train_x, train_y, dim, fit_rows[f], c);
+        correct +=
+            score_predictions(decide(*m, train_x, dim, held_rows[f], classes), held_y[f], classes).top1 *
+            static_cast<double>(held_rows[f].size());
       }
       if (correct > best_correct + 1e-9) {
         best_correct = correct;
