@@ -1,8 +1,11 @@
-// Crop/flip/colour augmentation: precomputed bilinear taps per row and column, one pass per frame.
+// Crop/flip/colour augmentation. Per frame: each needed source row interpolated horizontally once (taps
+// precomputed per column), the vertical blend into planar float channels, the colour passes four pixels at a
+// time, then clipped and interleaved back to bytes.
 #include "nodes/train/augment.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -79,46 +82,149 @@ std::vector<Tap> taps(int n, int start, int len, int size, bool mirror) {
   return out;
 }
 
-void rgb_to_hsv(float r, float g, float b, float& h, float& s, float& v) {
-  const float mx = std::max({r, g, b}), mn = std::min({r, g, b}), c = mx - mn;
-  v = mx;
-  s = mx > 0 ? c / mx : 0;
-  if (c <= 0) {
-    h = 0;
-  } else if (mx == r) {
-    h = (g - b) / c / 6.0f;
-  } else if (mx == g) {
-    h = ((b - r) / c + 2.0f) / 6.0f;
-  } else {
-    h = ((r - g) / c + 4.0f) / 6.0f;
+// Per-element horizontal taps of one interleaved RGB row: element (j, c) reads source bytes i0[j] * 3 + c and
+// i1[j] * 3 + c; stored per channel so that each channel's row is written contiguously (planar).
+struct RowTaps {
+  std::vector<int32_t> i0, i1;  // [3][n] byte offsets within a source row
+  std::vector<float> w1;        // [n]
+};
+
+RowTaps planar_taps(const std::vector<Tap>& cols) {
+  const size_t n = cols.size();
+  RowTaps t;
+  t.i0.resize(3 * n);
+  t.i1.resize(3 * n);
+  t.w1.resize(n);
+  for (size_t j = 0; j < n; ++j) {
+    t.w1[j] = cols[j].w1;
+    for (size_t c = 0; c < 3; ++c) {
+      t.i0[c * n + j] = cols[j].i0 * 3 + static_cast<int32_t>(c);
+      t.i1[c * n + j] = cols[j].i1 * 3 + static_cast<int32_t>(c);
+    }
   }
-  if (h < 0) h += 1.0f;
+  return t;
 }
 
-void hsv_to_rgb(float h, float s, float v, float& r, float& g, float& b) {
-  const float hh = (h - std::floor(h)) * 6.0f;
-  const int k = static_cast<int>(hh) % 6;
-  const float f = hh - std::floor(hh), p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-  switch (k) {
-    case 0:
-      r = v, g = t, b = p;
-      break;
-    case 1:
-      r = q, g = v, b = p;
-      break;
-    case 2:
-      r = p, g = v, b = t;
-      break;
-    case 3:
-      r = p, g = q, b = v;
-      break;
-    case 4:
-      r = t, g = p, b = v;
-      break;
-    default:
-      r = v, g = p, b = q;
-      break;
+// One source row interpolated horizontally into three planar rows of n floats (not yet scaled to [0, 1]).
+void horizontal(const uint8_t* __restrict row, const RowTaps& t, size_t n, float* __restrict out) {
+  for (size_t c = 0; c < 3; ++c) {
+    const int32_t* __restrict i0 = t.i0.data() + c * n;
+    const int32_t* __restrict i1 = t.i1.data() + c * n;
+    const float* __restrict w1 = t.w1.data();
+    float* __restrict o = out + c * n;
+    for (size_t j = 0; j < n; ++j) {
+      const float a = row[i0[j]];
+      o[j] = a + w1[j] * (static_cast<float>(row[i1[j]]) - a);
+    }
   }
+}
+
+// Four floats (and four int32) as GCC/Clang vector types: the colour passes are written once for `float` and
+// for these, so that their selects compile to vector blends (the autovectoriser gives up on the hue's many
+// selects). The operations are the scalar ones, lane by lane: the bytes do not depend on the vector width.
+typedef float F4 __attribute__((vector_size(16)));
+typedef int32_t I4 __attribute__((vector_size(16)));
+inline int32_t to_int(float v) {
+  return static_cast<int32_t>(v);
+}
+inline I4 to_int(F4 v) {
+  return __builtin_convertvector(v, I4);
+}
+inline float to_float(int32_t v) {
+  return static_cast<float>(v);
+}
+inline F4 to_float(I4 v) {
+  return __builtin_convertvector(v, F4);
+}
+// std::max / std::min's own definitions, usable on vectors.
+template <class T>
+inline T max_of(T a, T b) {
+  return a < b ? b : a;
+}
+template <class T>
+inline T min_of(T a, T b) {
+  return b < a ? b : a;
+}
+
+// Brightness, then the saturation change of the HSV round trip done in RGB: every channel moves away from
+// (or towards) the maximum v by s' / s with s' = clamp(s * sat, 0, 1), since a channel is v - v s (1 - f)
+// for its hue fraction f; without saturation (s = 0, or v <= 0) every channel becomes v, as the round trip
+// gives. Values are not clipped between the steps, as in the released code.
+template <class F>
+inline void bright_saturate(F& x, F& y, F& z, float bright, float sat) {
+  x += bright, y += bright, z += bright;
+  if (sat == 1.0f) return;
+  const F zero = F{}, one = zero + 1.0f;
+  const F v = max_of(x, max_of(y, z)), mn = min_of(x, min_of(y, z));
+  const auto some = (v > 0) & (v - mn > 0);
+  const F s0 = (some ? v - mn : one) / (some ? v : one);
+  const F f = some ? min_of(max_of(s0 * sat, zero), one) / s0 : zero;
+  x = v - (v - x) * f;
+  y = v - (v - y) * f;
+  z = v - (v - z) * f;
+}
+
+// The hue shift of one pixel (or four): RGB -> HSV -> RGB with h + hue, h, s, v as the released code's
+// colour-space conversion, every branch a select of candidates computed with safe divisors.
+template <class F>
+inline void shift_hue(F& x, F& y, F& z, float hue) {
+  const F zero = F{}, one = zero + 1.0f;
+  const F mx = max_of(x, max_of(y, z)), mn = min_of(x, min_of(y, z)), c = mx - mn;
+  const F v = mx;
+  const F s = (mx > 0 ? c : zero) / (mx > 0 ? mx : one);
+  const F cs = c > 0 ? c : one;
+  const F hr = (y - z) / cs / 6.0f, hg = ((z - x) / cs + 2.0f) / 6.0f, hb = ((x - y) / cs + 4.0f) / 6.0f;
+  F h = mx == x ? hr : (mx == y ? hg : hb);
+  h = c > 0 ? h : zero;
+  h = h < 0 ? h + 1.0f : h;
+  const F hs = h + hue;
+  const F ts = to_float(to_int(hs));  // floor(hs) for |hs| < 2^31: truncation, one down below zero
+  const F hh = (hs - (ts > hs ? ts - 1.0f : ts)) * 6.0f;  // in [0, 6]
+  const auto i = to_int(hh);                              // hh >= 0: truncation is the floor
+  const F f = hh - to_float(i);
+  const auto sector = i >= 6 ? i - 6 : i;
+  const F p = v * (1.0f - s), q = v * (1.0f - s * f), t = v * (1.0f - s * (1.0f - f));
+  x = (sector == 0) | (sector == 5) ? v : (sector == 1 ? q : (sector == 4 ? t : p));
+  y = (sector == 1) | (sector == 2) ? v : (sector == 0 ? t : (sector == 3 ? q : p));
+  z = (sector == 3) | (sector == 4) ? v : (sector == 2 ? t : (sector == 5 ? q : p));
+}
+
+// Applies `fn` to every pixel of three planes of n floats: four at a time as F4, the rest one by one.
+template <class Fn>
+void for_each_pixel(float* __restrict r, float* __restrict g, float* __restrict b, size_t n, Fn fn) {
+  size_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    F4 x, y, z;
+    std::memcpy(&x, r + k, sizeof x);
+    std::memcpy(&y, g + k, sizeof y);
+    std::memcpy(&z, b + k, sizeof z);
+    fn(x, y, z);
+    std::memcpy(r + k, &x, sizeof x);
+    std::memcpy(g + k, &y, sizeof y);
+    std::memcpy(b + k, &z, sizeof z);
+  }
+  for (; k < n; ++k) fn(r[k], g[k], b[k]);
+}
+
+// Mean of n floats, accumulated in double in four interleaved partial sums (element k into sum k % 4).
+float mean_of(const float* p, size_t n) {
+  typedef double D4 __attribute__((vector_size(32)));
+  D4 acc = {0, 0, 0, 0};
+  size_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    F4 x;
+    std::memcpy(&x, p + k, sizeof x);
+    acc += __builtin_convertvector(x, D4);
+  }
+  for (; k < n; ++k) acc[0] += p[k];
+  return static_cast<float>((acc[0] + acc[1] + acc[2] + acc[3]) / static_cast<double>(n));
+}
+
+// Clipped to [0, 1], scaled to 8 bits and rounded half away from zero (the value is >= 0 after the clip).
+template <class F>
+inline auto to_byte(F v) {
+  const F zero = F{}, one = zero + 1.0f;
+  return to_int(min_of(max_of(v, zero), one) * 255.0f + 0.5f);
 }
 
 }  // namespace
@@ -127,69 +233,76 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
                    uint8_t* out) {
   if (crop < 1 || d.w < 1 || d.h < 1 || d.x < 0 || d.y < 0 || d.x + d.w > width || d.y + d.h > height)
     throw std::invalid_argument("augment: crop window outside the frame");
-  const auto cols = taps(crop, d.x, d.w, width, d.flip);
+  const size_t n = static_cast<size_t>(crop);
+  const RowTaps cols = planar_taps(taps(crop, d.x, d.w, width, d.flip));
   const auto rows = taps(crop, d.y, d.h, height, false);
-  const size_t plane = static_cast<size_t>(crop) * crop;
-  std::vector<float> buf(plane * 3);
+  const size_t plane = n * n;
+  // Planar [3][crop][crop] floats, and two horizontally interpolated source rows (each [3][crop]) kept
+  // while consecutive output rows read them.
+  const float bright = static_cast<float>(d.brightness), con = static_cast<float>(d.contrast);
+  const float sat = static_cast<float>(d.saturation), hue = static_cast<float>(d.hue);
+  std::vector<float> buf(plane * 3), hrow(6 * n);
+  float* const pr = buf.data();
+  float* const pg = pr + plane;
+  float* const pb = pg + plane;
   for (int f = 0; f < t; ++f) {
     const uint8_t* src = frames + static_cast<size_t>(f) * height * width * 3;
     uint8_t* dst = out + static_cast<size_t>(f) * plane * 3;
-    for (int i = 0; i < crop; ++i) {
-      const Tap& ry = rows[static_cast<size_t>(i)];
-      const uint8_t* r0 = src + static_cast<size_t>(ry.i0) * width * 3;
-      const uint8_t* r1 = src + static_cast<size_t>(ry.i1) * width * 3;
-      float* o = buf.data() + static_cast<size_t>(i) * crop * 3;
-      for (int j = 0; j < crop; ++j) {
-        const Tap& cx = cols[static_cast<size_t>(j)];
-        for (int c = 0; c < 3; ++c) {
-          const float a = r0[cx.i0 * 3 + c] + cx.w1 * (r0[cx.i1 * 3 + c] - r0[cx.i0 * 3 + c]);
-          const float b = r1[cx.i0 * 3 + c] + cx.w1 * (r1[cx.i1 * 3 + c] - r1[cx.i0 * 3 + c]);
-          o[j * 3 + c] = (a + ry.w1 * (b - a)) * (1.0f / 255.0f);
-        }
+    int held[2] = {-1, -1};  // source row in each half of hrow
+    for (size_t i = 0; i < n; ++i) {
+      const Tap& ry = rows[i];
+      float* line[2];
+      const int want[2] = {ry.i0, ry.i1};
+      int slot0 = held[0] == want[0] ? 0 : held[1] == want[0] ? 1 : -1;
+      if (slot0 < 0) {
+        slot0 = held[0] == want[1] ? 1 : 0;  // keep the slot that already holds the second row
+        horizontal(src + static_cast<size_t>(want[0]) * width * 3, cols, n, hrow.data() + slot0 * 3 * n);
+        held[slot0] = want[0];
+      }
+      const int slot1 = want[1] == want[0] ? slot0 : 1 - slot0;
+      if (held[slot1] != want[1]) {
+        horizontal(src + static_cast<size_t>(want[1]) * width * 3, cols, n, hrow.data() + slot1 * 3 * n);
+        held[slot1] = want[1];
+      }
+      line[0] = hrow.data() + slot0 * 3 * n;
+      line[1] = hrow.data() + slot1 * 3 * n;
+      const float wy = ry.w1;
+      for (size_t c = 0; c < 3; ++c) {
+        const float* __restrict a = line[0] + c * n;
+        const float* __restrict b = line[1] + c * n;
+        float* __restrict o = buf.data() + c * plane + i * n;
+        for (size_t j = 0; j < n; ++j) o[j] = (a[j] + wy * (b[j] - a[j])) * (1.0f / 255.0f);
       }
     }
     if (d.colour) {
-      // Pass 1: brightness, then saturation in HSV (values are not clipped between the steps, as in the
-      // released code; only the saturation itself stays in [0, 1]); the channel means for contrast are taken
-      // after it.
-      const float bright = static_cast<float>(d.brightness), con = static_cast<float>(d.contrast);
-      const float sat = static_cast<float>(d.saturation), hue = static_cast<float>(d.hue);
-      double mean[3] = {0, 0, 0};
-      for (size_t k = 0; k < plane; ++k) {
-        float* px = buf.data() + k * 3;
-        for (int c = 0; c < 3; ++c) px[c] += bright;
-        if (sat != 1.0f) {
-          // The HSV round trip with s' = clamp(s * sat, 0, 1) and h, v kept, done in RGB: every channel moves
-          // away from (or towards) the maximum v by s' / s, since a channel is v - v s (1 - f) for its hue
-          // fraction f. Without saturation (s = 0, or v <= 0) every channel becomes v, as hsv_to_rgb gives.
-          const float v = std::max(px[0], std::max(px[1], px[2]));
-          const float mn = std::min(px[0], std::min(px[1], px[2]));
-          const float s0 = v > 0 ? (v - mn) / v : 0;
-          if (s0 > 0) {
-            const float k = std::clamp(s0 * sat, 0.0f, 1.0f) / s0;
-            for (int c = 0; c < 3; ++c) px[c] = v - (v - px[c]) * k;
-          } else {
-            px[0] = px[1] = px[2] = v;
-          }
-        }
-        for (int c = 0; c < 3; ++c) mean[c] += px[c];
-      }
-      for (double& m : mean) m /= static_cast<double>(plane);
-      // Pass 2: contrast about those means, then the hue shift.
-      for (size_t k = 0; k < plane; ++k) {
-        float* px = buf.data() + k * 3;
-        for (int c = 0; c < 3; ++c)
-          px[c] = (px[c] - static_cast<float>(mean[c])) * con + static_cast<float>(mean[c]);
-        if (hue != 0.0f) {
-          float h, s, v;
-          rgb_to_hsv(px[0], px[1], px[2], h, s, v);
-          hsv_to_rgb(h + hue, s, v, px[0], px[1], px[2]);
-        }
+      for_each_pixel(pr, pg, pb, plane,
+                     [&](auto& x, auto& y, auto& z) { bright_saturate(x, y, z, bright, sat); });
+      // Contrast about the channel means taken after the saturation, then the hue.
+      const float m[3] = {mean_of(pr, plane), mean_of(pg, plane), mean_of(pb, plane)};
+      for_each_pixel(pr, pg, pb, plane, [&](auto& x, auto& y, auto& z) {
+        x = (x - m[0]) * con + m[0], y = (y - m[1]) * con + m[1], z = (z - m[2]) * con + m[2];
+        if (hue != 0.0f) shift_hue(x, y, z, hue);
+      });
+    }
+    // Clipped to [0, 1] once and rounded half away from zero (the values are >= 0 here), interleaved back.
+    size_t k = 0;
+    for (; k + 4 <= plane; k += 4) {
+      F4 x, y, z;
+      std::memcpy(&x, pr + k, sizeof x);
+      std::memcpy(&y, pg + k, sizeof y);
+      std::memcpy(&z, pb + k, sizeof z);
+      const I4 bx = to_byte(x), by = to_byte(y), bz = to_byte(z);
+      for (int u = 0; u < 4; ++u) {
+        uint8_t* o = dst + (k + static_cast<size_t>(u)) * 3;
+        o[0] = static_cast<uint8_t>(bx[u]), o[1] = static_cast<uint8_t>(by[u]),
+        o[2] = static_cast<uint8_t>(bz[u]);
       }
     }
-    // Rounded half away from zero, as std::lround (the values are >= 0 here), without its library call.
-    for (size_t k = 0; k < plane * 3; ++k)
-      dst[k] = static_cast<uint8_t>(std::clamp(buf[k], 0.0f, 1.0f) * 255.0f + 0.5f);
+    for (; k < plane; ++k) {
+      dst[k * 3 + 0] = static_cast<uint8_t>(to_byte(pr[k]));
+      dst[k * 3 + 1] = static_cast<uint8_t>(to_byte(pg[k]));
+      dst[k * 3 + 2] = static_cast<uint8_t>(to_byte(pb[k]));
+    }
   }
 }
 
