@@ -106,7 +106,12 @@ RowTaps planar_taps(const std::vector<Tap>& cols) {
 }
 
 // One source row interpolated horizontally into three planar rows of n floats (not yet scaled to [0, 1]).
-void horizontal(const uint8_t* __restrict row, const RowTaps& t, size_t n, float* __restrict out) {
+// The row's `len` bytes are converted to floats first (one vectorised pass into `scratch`), so that the
+// taps gather floats instead of converting every byte they read twice.
+void horizontal(const uint8_t* __restrict bytes, size_t len, const RowTaps& t, size_t n,
+                float* __restrict scratch, float* __restrict out) {
+  for (size_t k = 0; k < len; ++k) scratch[k] = bytes[k];
+  const float* __restrict row = scratch;
   for (size_t c = 0; c < 3; ++c) {
     const int32_t* __restrict i0 = t.i0.data() + c * n;
     const int32_t* __restrict i1 = t.i1.data() + c * n;
@@ -114,7 +119,7 @@ void horizontal(const uint8_t* __restrict row, const RowTaps& t, size_t n, float
     float* __restrict o = out + c * n;
     for (size_t j = 0; j < n; ++j) {
       const float a = row[i0[j]];
-      o[j] = a + w1[j] * (static_cast<float>(row[i1[j]]) - a);
+      o[j] = a + w1[j] * (row[i1[j]] - a);
     }
   }
 }
@@ -173,8 +178,13 @@ inline void shift_hue(F& x, F& y, F& z, float hue) {
   const F v = mx;
   const F s = (mx > 0 ? c : zero) / (mx > 0 ? mx : one);
   const F cs = c > 0 ? c : one;
-  const F hr = (y - z) / cs / 6.0f, hg = ((z - x) / cs + 2.0f) / 6.0f, hb = ((x - y) / cs + 4.0f) / 6.0f;
-  F h = mx == x ? hr : (mx == y ? hg : hb);
+  // The sector's numerator and offset picked first, so that one division serves all three candidates:
+  // ((y - z) / c + 0) / 6 is (y - z) / c / 6 (adding zero changes no value but -0's sign, which the
+  // sum with `hue` below and the selects ignore).
+  const auto at_r = mx == x, at_g = mx == y;
+  const F num = at_r ? y - z : (at_g ? z - x : x - y);
+  const F off = at_r ? zero : (at_g ? zero + 2.0f : zero + 4.0f);
+  F h = (num / cs + off) / 6.0f;
   h = c > 0 ? h : zero;
   h = h < 0 ? h + 1.0f : h;
   const F hs = h + hue;
@@ -206,25 +216,51 @@ void for_each_pixel(float* __restrict r, float* __restrict g, float* __restrict 
   for (; k < n; ++k) fn(r[k], g[k], b[k]);
 }
 
-// Mean of n floats, accumulated in double in four interleaved partial sums (element k into sum k % 4).
-float mean_of(const float* p, size_t n) {
+// Means of three planes accumulated in double, in four interleaved partial sums per plane (element k into
+// sum k % 4; the tail into sum 0), fed by a pass that has the values in registers anyway.
+struct Means {
   typedef double D4 __attribute__((vector_size(32)));
-  D4 acc = {0, 0, 0, 0};
-  size_t k = 0;
-  for (; k + 4 <= n; k += 4) {
-    F4 x;
-    std::memcpy(&x, p + k, sizeof x);
-    acc += __builtin_convertvector(x, D4);
+  D4 acc[3] = {{0, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+  void add(F4 x, F4 y, F4 z) {
+    acc[0] += __builtin_convertvector(x, D4);
+    acc[1] += __builtin_convertvector(y, D4);
+    acc[2] += __builtin_convertvector(z, D4);
   }
-  for (; k < n; ++k) acc[0] += p[k];
-  return static_cast<float>((acc[0] + acc[1] + acc[2] + acc[3]) / static_cast<double>(n));
-}
+  void add(float x, float y, float z) { acc[0][0] += x, acc[1][0] += y, acc[2][0] += z; }
+  float mean(int c, size_t n) const {
+    const D4& a = acc[c];
+    return static_cast<float>((a[0] + a[1] + a[2] + a[3]) / static_cast<double>(n));
+  }
+};
 
 // Clipped to [0, 1], scaled to 8 bits and rounded half away from zero (the value is >= 0 after the clip).
 template <class F>
 inline auto to_byte(F v) {
   const F zero = F{}, one = zero + 1.0f;
   return to_int(min_of(max_of(v, zero), one) * 255.0f + 0.5f);
+}
+
+// Three planes of n floats to n interleaved RGB bytes, four at a time.
+void interleave_bytes(const float* __restrict r, const float* __restrict g, const float* __restrict b,
+                      size_t n, uint8_t* __restrict out) {
+  size_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    F4 x, y, z;
+    std::memcpy(&x, r + k, sizeof x);
+    std::memcpy(&y, g + k, sizeof y);
+    std::memcpy(&z, b + k, sizeof z);
+    const I4 bx = to_byte(x), by = to_byte(y), bz = to_byte(z);
+    for (int u = 0; u < 4; ++u) {
+      uint8_t* o = out + (k + static_cast<size_t>(u)) * 3;
+      o[0] = static_cast<uint8_t>(bx[u]), o[1] = static_cast<uint8_t>(by[u]),
+      o[2] = static_cast<uint8_t>(bz[u]);
+    }
+  }
+  for (; k < n; ++k) {
+    out[k * 3 + 0] = static_cast<uint8_t>(to_byte(r[k]));
+    out[k * 3 + 1] = static_cast<uint8_t>(to_byte(g[k]));
+    out[k * 3 + 2] = static_cast<uint8_t>(to_byte(b[k]));
+  }
 }
 
 }  // namespace
@@ -241,7 +277,8 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
   // while consecutive output rows read them.
   const float bright = static_cast<float>(d.brightness), con = static_cast<float>(d.contrast);
   const float sat = static_cast<float>(d.saturation), hue = static_cast<float>(d.hue);
-  std::vector<float> buf(plane * 3), hrow(6 * n);
+  const size_t row_len = static_cast<size_t>(width) * 3;
+  std::vector<float> buf(plane * 3), hrow(6 * n), rowf(row_len);
   float* const pr = buf.data();
   float* const pg = pr + plane;
   float* const pb = pg + plane;
@@ -256,12 +293,14 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
       int slot0 = held[0] == want[0] ? 0 : held[1] == want[0] ? 1 : -1;
       if (slot0 < 0) {
         slot0 = held[0] == want[1] ? 1 : 0;  // keep the slot that already holds the second row
-        horizontal(src + static_cast<size_t>(want[0]) * width * 3, cols, n, hrow.data() + slot0 * 3 * n);
+        horizontal(src + static_cast<size_t>(want[0]) * row_len, row_len, cols, n, rowf.data(),
+                   hrow.data() + slot0 * 3 * n);
         held[slot0] = want[0];
       }
       const int slot1 = want[1] == want[0] ? slot0 : 1 - slot0;
       if (held[slot1] != want[1]) {
-        horizontal(src + static_cast<size_t>(want[1]) * width * 3, cols, n, hrow.data() + slot1 * 3 * n);
+        horizontal(src + static_cast<size_t>(want[1]) * row_len, row_len, cols, n, rowf.data(),
+                   hrow.data() + slot1 * 3 * n);
         held[slot1] = want[1];
       }
       line[0] = hrow.data() + slot0 * 3 * n;
@@ -275,34 +314,20 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
       }
     }
     if (d.colour) {
-      for_each_pixel(pr, pg, pb, plane,
-                     [&](auto& x, auto& y, auto& z) { bright_saturate(x, y, z, bright, sat); });
+      Means sums;
+      for_each_pixel(pr, pg, pb, plane, [&](auto& x, auto& y, auto& z) {
+        bright_saturate(x, y, z, bright, sat);
+        sums.add(x, y, z);
+      });
       // Contrast about the channel means taken after the saturation, then the hue.
-      const float m[3] = {mean_of(pr, plane), mean_of(pg, plane), mean_of(pb, plane)};
+      const float m[3] = {sums.mean(0, plane), sums.mean(1, plane), sums.mean(2, plane)};
       for_each_pixel(pr, pg, pb, plane, [&](auto& x, auto& y, auto& z) {
         x = (x - m[0]) * con + m[0], y = (y - m[1]) * con + m[1], z = (z - m[2]) * con + m[2];
         if (hue != 0.0f) shift_hue(x, y, z, hue);
       });
     }
     // Clipped to [0, 1] once and rounded half away from zero (the values are >= 0 here), interleaved back.
-    size_t k = 0;
-    for (; k + 4 <= plane; k += 4) {
-      F4 x, y, z;
-      std::memcpy(&x, pr + k, sizeof x);
-      std::memcpy(&y, pg + k, sizeof y);
-      std::memcpy(&z, pb + k, sizeof z);
-      const I4 bx = to_byte(x), by = to_byte(y), bz = to_byte(z);
-      for (int u = 0; u < 4; ++u) {
-        uint8_t* o = dst + (k + static_cast<size_t>(u)) * 3;
-        o[0] = static_cast<uint8_t>(bx[u]), o[1] = static_cast<uint8_t>(by[u]),
-        o[2] = static_cast<uint8_t>(bz[u]);
-      }
-    }
-    for (; k < plane; ++k) {
-      dst[k * 3 + 0] = static_cast<uint8_t>(to_byte(pr[k]));
-      dst[k * 3 + 1] = static_cast<uint8_t>(to_byte(pg[k]));
-      dst[k * 3 + 2] = static_cast<uint8_t>(to_byte(pb[k]));
-    }
+    interleave_bytes(pr, pg, pb, plane, dst);
   }
 }
 
