@@ -199,15 +199,20 @@ inline void shift_hue(F& x, F& y, F& z, float hue) {
   z = (sector == 3) | (sector == 4) ? v : (sector == 2 ? t : (sector == 5 ? q : p));
 }
 
+// Pixels k..k+3 of three planes.
+inline void load4(const float* r, const float* g, const float* b, size_t k, F4& x, F4& y, F4& z) {
+  std::memcpy(&x, r + k, sizeof x);
+  std::memcpy(&y, g + k, sizeof y);
+  std::memcpy(&z, b + k, sizeof z);
+}
+
 // Applies `fn` to every pixel of three planes of n floats: four at a time as F4, the rest one by one.
 template <class Fn>
 void for_each_pixel(float* __restrict r, float* __restrict g, float* __restrict b, size_t n, Fn fn) {
   size_t k = 0;
   for (; k + 4 <= n; k += 4) {
     F4 x, y, z;
-    std::memcpy(&x, r + k, sizeof x);
-    std::memcpy(&y, g + k, sizeof y);
-    std::memcpy(&z, b + k, sizeof z);
+    load4(r, g, b, k, x, y, z);
     fn(x, y, z);
     std::memcpy(r + k, &x, sizeof x);
     std::memcpy(g + k, &y, sizeof y);
@@ -246,9 +251,7 @@ void interleave_bytes(const float* __restrict r, const float* __restrict g, cons
   size_t k = 0;
   for (; k + 4 <= n; k += 4) {
     F4 x, y, z;
-    std::memcpy(&x, r + k, sizeof x);
-    std::memcpy(&y, g + k, sizeof y);
-    std::memcpy(&z, b + k, sizeof z);
+    load4(r, g, b, k, x, y, z);
     const I4 bx = to_byte(x), by = to_byte(y), bz = to_byte(z);
     for (int u = 0; u < 4; ++u) {
       uint8_t* o = out + (k + static_cast<size_t>(u)) * 3;
