@@ -106,11 +106,12 @@ RowTaps planar_taps(const std::vector<Tap>& cols) {
 }
 
 // One source row interpolated horizontally into three planar rows of n floats (not yet scaled to [0, 1]).
-// The row's `len` bytes are converted to floats first (one vectorised pass into `scratch`), so that the
-// taps gather floats instead of converting every byte they read twice.
-void horizontal(const uint8_t* __restrict bytes, size_t len, const RowTaps& t, size_t n,
+// The bytes [lo, hi) the taps read (the crop window's) are converted to floats first (one vectorised pass
+// into `scratch`, indexed like the row), so that the taps gather floats instead of converting every byte
+// they read twice.
+void horizontal(const uint8_t* __restrict bytes, size_t lo, size_t hi, const RowTaps& t, size_t n,
                 float* __restrict scratch, float* __restrict out) {
-  for (size_t k = 0; k < len; ++k) scratch[k] = bytes[k];
+  for (size_t k = lo; k < hi; ++k) scratch[k] = bytes[k];
   const float* __restrict row = scratch;
   for (size_t c = 0; c < 3; ++c) {
     const int32_t* __restrict i0 = t.i0.data() + c * n;
@@ -281,6 +282,7 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
   const float bright = static_cast<float>(d.brightness), con = static_cast<float>(d.contrast);
   const float sat = static_cast<float>(d.saturation), hue = static_cast<float>(d.hue);
   const size_t row_len = static_cast<size_t>(width) * 3;
+  const size_t lo = static_cast<size_t>(d.x) * 3, hi = static_cast<size_t>(d.x + d.w) * 3;  // the taps' span
   std::vector<float> buf(plane * 3), hrow(6 * n), rowf(row_len);
   float* const pr = buf.data();
   float* const pg = pr + plane;
@@ -296,13 +298,13 @@ void apply_augment(const uint8_t* frames, int t, int height, int width, const Au
       int slot0 = held[0] == want[0] ? 0 : held[1] == want[0] ? 1 : -1;
       if (slot0 < 0) {
         slot0 = held[0] == want[1] ? 1 : 0;  // keep the slot that already holds the second row
-        horizontal(src + static_cast<size_t>(want[0]) * row_len, row_len, cols, n, rowf.data(),
+        horizontal(src + static_cast<size_t>(want[0]) * row_len, lo, hi, cols, n, rowf.data(),
                    hrow.data() + slot0 * 3 * n);
         held[slot0] = want[0];
       }
       const int slot1 = want[1] == want[0] ? slot0 : 1 - slot0;
       if (held[slot1] != want[1]) {
-        horizontal(src + static_cast<size_t>(want[1]) * row_len, row_len, cols, n, rowf.data(),
+        horizontal(src + static_cast<size_t>(want[1]) * row_len, lo, hi, cols, n, rowf.data(),
                    hrow.data() + slot1 * 3 * n);
         held[slot1] = want[1];
       }
