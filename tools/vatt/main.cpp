@@ -1,7 +1,10 @@
 // vatt: the command-line runner. `vatt COMMAND --help` documents each command.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -34,6 +37,19 @@ const char* kUsage =
     "`vatt COMMAND --help` for a command's options. Exit codes: 0 ok, 1 runtime failure, 2 invalid graph or\n"
     "usage, 130/143 stopped by SIGINT/SIGTERM.\n";
 
+// Training frees and allocates the same multi-megabyte tensors every step. With glibc's defaults a freed
+// buffer above the (dynamic) mmap threshold, and the free top of a heap, go back to the kernel, so the next
+// step touches fresh pages again: ~40,000 page faults a step for the benchmark's tiny+ model, 10-15% of its
+// rate on a virtual machine (docs/figures.md). Freed memory stays in the process instead: the largest mmap
+// threshold glibc accepts (32 MiB) and no trimming. The resident size stays at its peak rather than shrinking
+// between steps. A GLIBC_TUNABLES that sets malloc options is left to decide.
+void keep_freed_memory() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,6 +59,7 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (!std::strcmp(argv[1], "--version")) return vatt::cli::cmd_version({});
+  keep_freed_memory();
   vatt::pipeline::install_console_logger();
   const std::map<std::string, int (*)(const vatt::cli::Args&)> commands = {
       {"run", vatt::cli::cmd_run},       {"check", vatt::cli::cmd_check},
