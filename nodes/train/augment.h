@@ -45,10 +45,23 @@ struct AugmentDraw {
 /// tries fall back to the whole frame.
 AugmentDraw draw_augment(int height, int width, const AugmentOptions& options, uint64_t seed);
 
+/// The instruction sets apply_augment's passes are compiled for; every one gives the same bytes.
+enum class AugmentKernel {
+  kAuto,      ///< the widest this CPU has
+  kPortable,  ///< 4 lanes (SSE2, any x86-64; plain C++ elsewhere)
+  kAvx2,      ///< 8 lanes
+  kAvx512,    ///< 16 lanes (AVX-512 F/BW/VL/DQ)
+};
+
+/// The kernels this CPU can run, narrowest first (kPortable always).
+std::vector<AugmentKernel> augment_kernels();
+const char* augment_kernel_name(AugmentKernel kernel);
+
 /// Applies `d` to `frames` [T, H, W, 3] uint8 and writes [T, crop, crop, 3] uint8 to `out` (resized
 /// bilinearly; colour in float in the released code's order: brightness, saturation (HSV), contrast (per
-/// frame and channel mean), hue (HSV), then clipped to [0, 1] once and rounded back to 8 bits).
+/// frame and channel mean), hue (HSV), then clipped to [0, 1] once and rounded back to 8 bits). `kernel`
+/// other than kAuto is for tests and benchmarks (std::invalid_argument when this CPU lacks it).
 void apply_augment(const uint8_t* frames, int t, int height, int width, const AugmentDraw& d, int crop,
-                   uint8_t* out);
+                   uint8_t* out, AugmentKernel kernel = AugmentKernel::kAuto);
 
 }  // namespace vatt::nodes

@@ -1,10 +1,12 @@
 // Augmentation: crop area and aspect within bounds, the same crop on every frame, flip rate ~0.5,
 // colour rate ~0.8, reproducible from the seed, exact geometry on known images, and the same bytes as a plain
-// per-pixel transcription of the operations (bilinear taps, brightness, HSV saturation, contrast, HSV hue).
+// per-pixel transcription of the operations (bilinear taps, brightness, HSV saturation, contrast, HSV hue),
+// and the same bytes from the kernel of every instruction set this CPU has.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "nodes/train/augment.h"
@@ -299,6 +301,48 @@ TEST(Augment, VectorisedPassesGiveThePlainPerPixelBytes) {
   // The saturation is done in RGB (the same change, other roundings) and the channel means are summed in
   // another order: a value at a rounding tie may land one step away, rarely.
   EXPECT_LT(static_cast<double>(differ), 1e-4 * static_cast<double>(bytes)) << differ << " of " << bytes;
+}
+
+TEST(Augment, EveryInstructionSetGivesTheSameBytes) {
+  // The wide kernels (AVX2, AVX-512 where this CPU has them) against the four-lane one, byte for byte: sides
+  // whose squares leave tails of every length (37^2 = 1369 = 85 * 16 + 9; 57^2 = 3249 = 203 * 16 + 1), noise
+  // that takes every branch of the colour conversions, and the crops of pretraining.
+  const auto kernels = augment_kernels();
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_EQ(kernels.front(), AugmentKernel::kPortable);
+  std::mt19937 rng(5);
+  const struct {
+    int h, w, crop;
+  } cases[] = {{112, 149, 112}, {90, 120, 37}, {40, 40, 57}, {64, 48, 30}, {20, 26, 7}};
+  size_t compared = 0;
+  for (const auto& cs : cases) {
+    const int T = 3;
+    std::vector<uint8_t> in(static_cast<size_t>(T) * cs.h * cs.w * 3);
+    for (auto& b : in) b = static_cast<uint8_t>(rng());
+    AugmentOptions o;
+    o.crop = cs.crop;
+    o.colour_p = 0.9;
+    o.hue = 0.5;
+    for (uint64_t seed = 0; seed < 30; ++seed) {
+      const AugmentDraw d = draw_augment(cs.h, cs.w, o, seed);
+      std::vector<uint8_t> want(static_cast<size_t>(T) * cs.crop * cs.crop * 3), got(want.size());
+      apply_augment(in.data(), T, cs.h, cs.w, d, cs.crop, want.data(), AugmentKernel::kPortable);
+      for (AugmentKernel k : kernels) {
+        std::fill(got.begin(), got.end(), 0);
+        apply_augment(in.data(), T, cs.h, cs.w, d, cs.crop, got.data(), k);
+        ASSERT_EQ(got, want) << augment_kernel_name(k) << ", crop " << cs.crop << ", seed " << seed;
+        ++compared;
+      }
+    }
+  }
+  std::printf("compared %zu clips on %zu instruction sets (widest: %s)\n", compared, kernels.size(),
+              augment_kernel_name(kernels.back()));
+  // The default picks the widest.
+  std::vector<uint8_t> in(2 * 20 * 26 * 3, 100), a(2 * 7 * 7 * 3), b(a.size());
+  const AugmentDraw d = draw_augment(20, 26, AugmentOptions{7}, 1);
+  apply_augment(in.data(), 2, 20, 26, d, 7, a.data());
+  apply_augment(in.data(), 2, 20, 26, d, 7, b.data(), kernels.back());
+  EXPECT_EQ(a, b);
 }
 
 TEST(Augment, RejectsAWindowOutsideTheFrame) {
