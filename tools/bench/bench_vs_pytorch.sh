@@ -9,9 +9,13 @@
 #   store  the same tiny+, vatt reading a clip store ingested once (the PyTorch side still decodes)
 # Runs are interleaved (vatt, torch, vatt, torch, ...) RUNS times per row (default 3) and the median is the
 # figure, because this 2-core VM drifts +-30% between runs.
+# The PyTorch trainer has no dropout (python/vatt_torch.py is the inference port), so by default vatt trains
+# without it too (train.set dropout=0): both sides do the same arithmetic. DROPOUT=on gives vatt the released
+# code's dropout (its default for pretraining), which costs it 10-35% of its step on the CPU.
 # The PyTorch trainer is tools/bench/torch_trainer.py (torch from .venv; PyAV installed into .venv from PyPI
 # the first time).
-# Usage: tools/bench/bench_vs_pytorch.sh [WORKDIR]   Env: RUNS=3 STEPS=60 WARMUP=10 ROWS="sss tiny+ store"
+# Usage: tools/bench/bench_vs_pytorch.sh [WORKDIR]
+# Env: RUNS=3 STEPS=60 WARMUP=10 ROWS="sss tiny+ store" DROPOUT=off
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 vatt="$repo/build/tools/vatt"
@@ -19,6 +23,11 @@ gen="$repo/build/tools/vatt-gen-media"
 py="$repo/.venv/bin/python"
 work="${1:-/tmp/vatt-bench-vs-pytorch}"
 runs="${RUNS:-3}" steps="${STEPS:-60}" warmup="${WARMUP:-10}" rows="${ROWS:-sss tiny+ store}"
+case "${DROPOUT:-off}" in
+  off) drop="dropout=0," ;;
+  on) drop="" ;;
+  *) echo "DROPOUT must be on or off, not '$DROPOUT'" >&2; exit 2 ;;
+esac
 mkdir -p "$work"
 "$py" -c "import av" 2>/dev/null || "$repo/.venv/bin/pip" install -q "av==12.3.0"
 json() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
@@ -36,8 +45,8 @@ fi
 
 config_of() {  # row -> train.config and train.set overrides
   case "$1" in
-    sss) echo "--set train.config=sss --set train.precision=auto" ;;
-    *) echo "--set train.config=tiny --set train.precision=auto --set train.set=[video.hidden=256,video.mlp=1024,video.heads=4,audio.hidden=256,audio.mlp=1024,audio.heads=4,text.hidden=256,text.mlp=1024,text.heads=4]" ;;
+    sss) echo "--set train.config=sss --set train.precision=auto${drop:+ --set train.set=[${drop%,}]}" ;;
+    *) echo "--set train.config=tiny --set train.precision=auto --set train.set=[${drop}video.hidden=256,video.mlp=1024,video.heads=4,audio.hidden=256,audio.mlp=1024,audio.heads=4,text.hidden=256,text.mlp=1024,text.heads=4]" ;;
   esac
 }
 
