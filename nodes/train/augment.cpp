@@ -112,6 +112,7 @@ namespace portable {
 }  // namespace portable
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #define VATT_AUG_X86 1
 #pragma GCC push_options
 #pragma GCC target("avx2")
@@ -122,7 +123,9 @@ namespace avx2 {
 }  // namespace avx2
 #pragma GCC pop_options
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq")
+// 512-bit vectors for the colour passes (the explicit vector types), 256-bit ones where the compiler
+// vectorises loops itself (the row taps and blends): 0.75 ms per clip, against 0.87 with 512 everywhere.
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,prefer-vector-width=256")
 namespace avx512 {
 #define VATT_AUG_LANES 16
 #include "nodes/train/augment_kernel.inc"
