@@ -39,7 +39,7 @@ const char* kUsage =
 
 // Training frees and allocates the same multi-megabyte tensors every step. With glibc's defaults a freed
 // buffer above the (dynamic) mmap threshold, and the free top of a heap, go back to the kernel, so the next
-// step touches fresh pages again: ~40,000 page faults a step for the benchmark's tiny+ model, 10-15% of its
+// step touches fresh pages again: ~40,000 page faults a step for the benchmark's tiny+ model, 5-12% of its
 // rate on a virtual machine (docs/figures.md). Freed memory stays in the process instead: the largest mmap
 // threshold glibc accepts (32 MiB) and no trimming. The resident size stays at its peak rather than shrinking
 // between steps. A GLIBC_TUNABLES that sets malloc options is left to decide.
